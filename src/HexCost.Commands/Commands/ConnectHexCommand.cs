@@ -1,0 +1,129 @@
+using System;
+using System.Collections;
+using System.Management.Automation;
+using System.Net;
+using System.Security;
+using System.Threading;
+using HexCost.Api;
+using HexCost.Commands.Infrastructure;
+using HexCost.Infrastructure;
+using HexCost.Limits;
+using HexCost.Session;
+
+namespace HexCost.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Connects this PowerShell session to a Hex workspace.</para>
+    /// <para type="description">Checks the token with GET /users/me and makes the connection this runspace's default.
+    /// The limiter, ledger and cache belong to the account and are shared by every runspace in the process.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommunications.Connect, "Hex")]
+    [OutputType(typeof(HexSession))]
+    public sealed class ConnectHexCommand : HexCmdlet
+    {
+        /// <summary>The Hex API token. Defaults to $env:HEX_API_TOKEN.</summary>
+        [Parameter(Position = 0)]
+        public SecureString? Token { get; set; }
+
+        /// <summary>Hex's API base, e.g. https://app.hex.tech/api/v1 (the default, or $env:HEX_API_BASE_URL).</summary>
+        [Parameter]
+        public Uri? BaseUri { get; set; }
+
+        /// <summary>Where HexCost keeps its state (ledger). Defaults to $env:HEXCOST_HOME, else the per-user data folder.</summary>
+        [Parameter]
+        public string? StatePath { get; set; }
+
+        /// <summary>Limits to keep to, per group, e.g. @{ RunProject = '20/1m','60/1h'; Request = '60/1m'; Read = '30/1m','1800/1h' }.</summary>
+        [Parameter]
+        public Hashtable? RateLimit { get; set; }
+
+        /// <summary>Writes the session object.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void EndProcessing()
+        {
+            RateLimitSettings limits;
+            try
+            {
+                limits = RateLimitSettings.Parse(RateLimit);
+            }
+            catch (FormatException error)
+            {
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException(error.Message, nameof(RateLimit), error),
+                    HexErrors.InvalidRateLimit, ErrorCategory.InvalidArgument, RateLimit));
+                return;
+            }
+
+            var token = Token != null ? new NetworkCredential(string.Empty, Token).Password : null;
+            HexSession session;
+            try
+            {
+                session = Connect(this, token, BaseUri, StatePath, limits, EventSink, StopToken);
+            }
+            catch (HexException error)
+            {
+                ThrowTerminatingError(HexErrors.Record(error, BaseUri));
+                return;
+            }
+            catch (System.Net.Http.HttpRequestException error)
+            {
+                ThrowTerminatingError(HexErrors.Transport(error, BaseUri));
+                return;
+            }
+
+            var previous = SessionStore.GetDefault();
+            SessionStore.SetDefault(session);
+            if (previous != null) DisconnectHexCommand.Release(previous);
+            WriteVerbose($"Connected to {session.BaseUri} as {session.UserEmail ?? "a workspace token"} (org {session.OrgId}); state in {session.StatePath}.");
+            if (PassThru) WriteTypedObject(session, "HexCost.Session");
+        }
+
+        internal static HexSession Connect(HexCmdlet cmdlet, string? token, Uri? baseUri, string? statePath, RateLimitSettings limits,
+            IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            token ??= Environment.GetEnvironmentVariable("HEX_API_TOKEN");
+            var options = new ConnectOptions
+            {
+                Token = token ?? "",
+                BaseUri = baseUri,
+                StatePath = statePath,
+                RateLimits = limits,
+            };
+            var account = cmdlet.AwaitResult(HexAccountRegistry.ConnectAsync(options, sink, cancellationToken));
+            return new HexSession(account, limits.ToString());
+        }
+    }
+
+    /// <summary>
+    /// <para type="synopsis">Disconnects this PowerShell session from Hex.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommunications.Disconnect, "Hex", SupportsShouldProcess = false)]
+    [OutputType(typeof(void))]
+    public sealed class DisconnectHexCommand : HexCmdlet
+    {
+        /// <summary>The session to disconnect. Defaults to this runspace's session.</summary>
+        [Parameter(ValueFromPipeline = true)]
+        public HexSession? Session { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var current = SessionStore.GetDefault();
+            var session = Session ?? current;
+            if (session == null)
+            {
+                WriteVerbose("Not connected; nothing to disconnect.");
+                return;
+            }
+            if (ReferenceEquals(session, current)) SessionStore.SetDefault(null);
+            Release(session);
+            WriteVerbose($"Disconnected from {session.BaseUri}.");
+        }
+
+        internal static void Release(HexSession session)
+        {
+            var account = session.Detach();
+            if (account != null) HexAccountRegistry.Release(account);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System;
+using System.Management.Automation;
+using HexCost.Api;
+using HexCost.Commands.Infrastructure;
+using HexCost.Model;
+using HexCost.Runs;
+
+namespace HexCost.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Gets the status of Hex runs of a project.</para>
+    /// <para type="description">With -RunId, one run's status; without, the project's runs newest first (offset pagination), optionally filtered by -Status.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "HexRun", SupportsPaging = true)]
+    [OutputType(typeof(HexRun))]
+    public sealed class GetHexRunCommand : HexSessionCmdlet
+    {
+        private const int PageSize = 100;
+
+        /// <summary>The project whose runs to get.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Alias("Id")]
+        [ValidateNotNullOrEmpty]
+        public string ProjectId { get; set; } = "";
+
+        /// <summary>One run's id.</summary>
+        [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+        public string? RunId { get; set; }
+
+        /// <summary>Only runs with this status.</summary>
+        [Parameter]
+        [ValidateSet("PENDING", "RUNNING", "ERRORED", "COMPLETED", "KILLED", "UNABLE_TO_ALLOCATE_KERNEL")]
+        public string? Status { get; set; }
+
+        /// <summary>Only runs with this trigger: API, SCHEDULED, APP_REFRESH or ALL (default).</summary>
+        [Parameter]
+        [ValidateSet("API", "SCHEDULED", "APP_REFRESH", "ALL")]
+        public string? Trigger { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            if (!string.IsNullOrEmpty(RunId))
+            {
+                if (TryAwait(Account.Client.GetRunStatusAsync(ProjectId, RunId!, EventSink, StopToken), RunId, out var status))
+                {
+                    if (Status == null || string.Equals(status.Status, Status, StringComparison.OrdinalIgnoreCase)) Write(status);
+                }
+                return;
+            }
+
+            var skip = (int)Math.Min(PagingParameters.Skip, int.MaxValue);
+            var remaining = PagingParameters.First;
+            var offset = skip;
+            while (remaining > 0)
+            {
+                var limit = (int)Math.Min(PageSize, remaining);
+                if (!TryAwait(Account.Client.GetProjectRunsAsync(ProjectId, limit, offset, Status?.ToUpperInvariant(), Trigger?.ToUpperInvariant(), EventSink, StopToken), ProjectId, out var page)) return;
+                var runs = page.Runs ?? new System.Collections.Generic.List<RunStatusPayload>();
+                foreach (var status in runs)
+                {
+                    Write(status);
+                    remaining--;
+                    if (remaining == 0) break;
+                }
+                offset += runs.Count;
+                if (runs.Count == 0 || string.IsNullOrEmpty(page.NextPage)) break;
+            }
+        }
+
+        private void Write(RunStatusPayload status)
+        {
+            var run = new HexRun { ProjectId = status.ProjectId ?? ProjectId, RunId = status.RunId, TraceId = status.TraceId };
+            RunService.Apply(run, status);
+            run.RequestedAt = run.StartTime;
+            WriteTypedObject(run, "HexCost.Run");
+        }
+    }
+
+    /// <summary>
+    /// <para type="synopsis">Cancels a Hex run, freeing its kernel.</para>
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Stop, "HexRun", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(HexRun))]
+    public sealed class StopHexRunCommand : HexSessionCmdlet
+    {
+        /// <summary>The run's project.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string ProjectId { get; set; } = "";
+
+        /// <summary>The run to cancel.</summary>
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string RunId { get; set; } = "";
+
+        /// <summary>Write the run's state after cancelling.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            if (!ShouldProcess($"Hex run {RunId} of project {ProjectId}", "Cancel")) return;
+            var run = new HexRun { ProjectId = ProjectId, RunId = RunId };
+            if (!TryAwait(CancelAsync(run), RunId, out _)) return;
+            if (PassThru) WriteTypedObject(run, "HexCost.Run");
+        }
+
+        private async System.Threading.Tasks.Task<bool> CancelAsync(HexRun run)
+        {
+            await RunService.CancelAsync(Account, run, EventSink, StopToken).ConfigureAwait(false);
+            return true;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System;
+using System.Text.Json.Serialization;
+
+namespace HexCost.Ledger
+{
+    public static class LedgerRecordTypes
+    {
+        /// <summary>One RunProject request that reached Hex (or may have): Outcome says what came back.</summary>
+        public const string Trigger = "Trigger";
+        /// <summary>A run found after a lost RunProject answer and taken as ours.</summary>
+        public const string Adopt = "Adopt";
+        /// <summary>A run reached a terminal status.</summary>
+        public const string Complete = "Complete";
+        public const string CacheHit = "CacheHit";
+        public const string Cancel = "Cancel";
+    }
+
+    public static class TriggerOutcomes
+    {
+        public const string Created = "Created";
+        public const string Unknown = "Unknown";
+        public const string Rejected = "Rejected";
+    }
+
+    /// <summary>One line of the ledger. Never holds a token.</summary>
+    public sealed class LedgerRecord
+    {
+        [JsonPropertyName("v")] public int Version { get; set; } = 1;
+        public string Type { get; set; } = "";
+        public DateTimeOffset At { get; set; }
+        public string? ProjectId { get; set; }
+        public string? RunId { get; set; }
+        public string? Outcome { get; set; }
+        public string? Status { get; set; }
+        public string? CacheKey { get; set; }
+        public string? SourceVersion { get; set; }
+        public string? InputParameters { get; set; }
+        public string? RunUrl { get; set; }
+        public string? TraceId { get; set; }
+        public int? ProjectVersion { get; set; }
+        public DateTimeOffset? StartTime { get; set; }
+        public DateTimeOffset? EndTime { get; set; }
+        public double? ElapsedSeconds { get; set; }
+        public int? Attempts { get; set; }
+        public double? ThrottledSeconds { get; set; }
+        public DateTimeOffset? RequestedAt { get; set; }
+        public bool? Forced { get; set; }
+        public string? User { get; set; }
+        public int? ProcessId { get; set; }
+        public string? Note { get; set; }
+    }
+}

@@ -1,0 +1,316 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using System.Threading.RateLimiting;
+using System.Threading.Tasks;
+using HexCost.Infrastructure;
+
+namespace HexCost.Limits
+{
+    /// <summary>What a request is, for the limits it counts against.</summary>
+    public enum RequestKind
+    {
+        /// <summary>A GET: counts as a request and a read.</summary>
+        Read,
+        /// <summary>A RunProject trigger: counts as a request and a trigger.</summary>
+        RunProject,
+        /// <summary>Any other call (a cancel): counts as a request only.</summary>
+        Other,
+    }
+
+    /// <summary>
+    /// One account's chained limits. Each window is a <see cref="ConcurrencyLimiter"/> whose permit is held from
+    /// before a request is sent until one window after its response arrived, so no interval of a window's length
+    /// ever holds more than its limit of requests as the server received them, whatever the phase of the
+    /// server's fixed windows, and even right after an idle spell. Permits of a chain are taken all or none,
+    /// so a request blocked by one window never burns a permit of another.
+    /// </summary>
+    public sealed class HexRateLimiter : IDisposable
+    {
+        private readonly object _sync = new object();
+        private readonly TimeProvider _time;
+        private readonly Dictionary<RateLimitGroup, WindowGate[]> _gates;
+        private TaskCompletionSource<bool> _changed = NewSignal();
+        private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
+        private bool _disposed;
+
+        public HexRateLimiter(RateLimitSettings settings, TimeProvider? time = null)
+        {
+            Settings = settings ?? throw new ArgumentNullException(nameof(settings));
+            _time = time ?? TimeProvider.System;
+            _gates = settings.Groups.ToDictionary(g => g, g => settings[g].Select(w => new WindowGate(g, w)).ToArray());
+        }
+
+        public RateLimitSettings Settings { get; }
+
+        public static IReadOnlyList<RateLimitGroup> GroupsOf(RequestKind kind)
+        {
+            switch (kind)
+            {
+                case RequestKind.Read: return new[] { RateLimitGroup.Request, RateLimitGroup.Read };
+                case RequestKind.RunProject: return new[] { RateLimitGroup.Request, RateLimitGroup.RunProject };
+                default: return new[] { RateLimitGroup.Request };
+            }
+        }
+
+        /// <summary>Waits until every window of the kind's groups has a permit, then takes them all.
+        /// Dispose the permit when the response (or the failure) arrives.</summary>
+        public async Task<RatePermit> AcquireAsync(RequestKind kind, IHexEventSink? sink, CancellationToken cancellationToken)
+        {
+            sink ??= NullEventSink.Instance;
+            var gates = GroupsOf(kind).SelectMany(g => _gates[g]).ToArray();
+            var started = _time.GetUtcNow();
+            string? announced = null;
+            try
+            {
+                while (true)
+                {
+                    Task changed;
+                    TimeSpan pause;
+                    WindowGate? blocker = null;
+                    DateTimeOffset? eta = null;
+                    lock (_sync)
+                    {
+                        if (_disposed) throw new ObjectDisposedException(nameof(HexRateLimiter));
+                        var now = _time.GetUtcNow();
+                        pause = _pausedUntil - now;
+                        if (pause <= TimeSpan.Zero)
+                        {
+                            var leases = new List<(WindowGate, RateLimitLease)>(gates.Length);
+                            foreach (var gate in gates)
+                            {
+                                var lease = gate.Limiter.AttemptAcquire(1);
+                                if (!lease.IsAcquired)
+                                {
+                                    lease.Dispose();
+                                    blocker = gate;
+                                    break;
+                                }
+                                leases.Add((gate, lease));
+                            }
+                            if (blocker == null)
+                            {
+                                var waited = now - started;
+                                if (announced != null)
+                                {
+                                    sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", "Permit granted", completed: true));
+                                }
+                                return new RatePermit(this, leases, waited);
+                            }
+                            foreach (var (_, lease) in leases) lease.Dispose();
+                            eta = blocker.EarliestRelease;
+                        }
+                        changed = _changed.Task;
+                    }
+
+                    var reason = pause > TimeSpan.Zero
+                        ? $"Hex answered 429; every request of this account waits {Seconds(pause)} s before the next try."
+                        : $"The {blocker!.Group} limit {blocker.Window} is used up; the next permit frees in {(eta.HasValue ? Seconds(eta.Value - _time.GetUtcNow()) : "a moment (a request is still in flight)")} s.";
+                    if (announced != reason)
+                    {
+                        sink.Verbose("Waiting for a rate-limit permit: " + reason);
+                        announced = reason;
+                    }
+                    var remaining = pause > TimeSpan.Zero ? pause : eta.HasValue ? eta.Value - _time.GetUtcNow() : TimeSpan.Zero;
+                    sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", reason,
+                        secondsRemaining: remaining > TimeSpan.Zero ? (int)Math.Ceiling(remaining.TotalSeconds) : -1));
+
+                    if (pause > TimeSpan.Zero)
+                    {
+                        await Clock.Delay(_time, pause, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await WaitAsync(changed, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (announced != null)
+            {
+                sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", "Cancelled", completed: true));
+                throw;
+            }
+        }
+
+        /// <summary>Counts a request that was made before this limiter existed (from the ledger): its permit is
+        /// held until <paramref name="respondedAt"/> plus each window of the group.</summary>
+        public void Seed(RateLimitGroup group, DateTimeOffset respondedAt)
+        {
+            lock (_sync)
+            {
+                var now = _time.GetUtcNow();
+                foreach (var gate in _gates[group])
+                {
+                    var releaseAt = respondedAt + gate.Window.Window;
+                    if (releaseAt <= now) continue;
+                    var lease = gate.Limiter.AttemptAcquire(1);
+                    if (!lease.IsAcquired)
+                    {
+                        lease.Dispose();
+                        continue;
+                    }
+                    ScheduleRelease(gate, lease, releaseAt - now, releaseAt);
+                }
+            }
+        }
+
+        /// <summary>Holds every request of the account until <paramref name="until"/> (a 429's Retry-After). Only extends.</summary>
+        public void PauseUntil(DateTimeOffset until)
+        {
+            TaskCompletionSource<bool> signal;
+            lock (_sync)
+            {
+                if (until <= _pausedUntil) return;
+                _pausedUntil = until;
+                signal = _changed;
+                _changed = NewSignal();
+            }
+            signal.TrySetResult(true);
+        }
+
+        /// <summary>Permits free now in the tightest window of <paramref name="group"/>.</summary>
+        public int Available(RateLimitGroup group)
+        {
+            lock (_sync)
+            {
+                return _gates[group].Min(g => (int)(g.Limiter.GetStatistics()?.CurrentAvailablePermits ?? 0));
+            }
+        }
+
+        /// <summary>The steady-state spacing the tightest window of <paramref name="group"/> allows (window / limit).</summary>
+        public TimeSpan SustainedInterval(RateLimitGroup group) =>
+            TimeSpan.FromTicks(Settings[group].Max(w => w.Window.Ticks / w.Limit));
+
+        internal void Release(IReadOnlyList<(WindowGate Gate, RateLimitLease Lease)> leases)
+        {
+            lock (_sync)
+            {
+                var now = _time.GetUtcNow();
+                foreach (var (gate, lease) in leases)
+                {
+                    if (_disposed)
+                    {
+                        lease.Dispose();
+                        continue;
+                    }
+                    ScheduleRelease(gate, lease, gate.Window.Window, now + gate.Window.Window);
+                }
+            }
+        }
+
+        private void ScheduleRelease(WindowGate gate, RateLimitLease lease, TimeSpan after, DateTimeOffset at)
+        {
+            var pending = new PendingRelease(lease, at);
+            gate.Pending.Add(pending);
+            pending.Timer = _time.CreateTimer(_ => OnRelease(gate, pending), null, after, Timeout.InfiniteTimeSpan);
+        }
+
+        private void OnRelease(WindowGate gate, PendingRelease pending)
+        {
+            TaskCompletionSource<bool> signal;
+            lock (_sync)
+            {
+                if (!gate.Pending.Remove(pending)) return;
+                pending.Lease.Dispose();
+                pending.Timer?.Dispose();
+                signal = _changed;
+                _changed = NewSignal();
+            }
+            signal.TrySetResult(true);
+        }
+
+        public void Dispose()
+        {
+            TaskCompletionSource<bool> signal;
+            lock (_sync)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                foreach (var gate in _gates.Values.SelectMany(g => g))
+                {
+                    foreach (var pending in gate.Pending)
+                    {
+                        pending.Timer?.Dispose();
+                        pending.Lease.Dispose();
+                    }
+                    gate.Pending.Clear();
+                    gate.Limiter.Dispose();
+                }
+                signal = _changed;
+            }
+            signal.TrySetResult(true);
+        }
+
+        private static TaskCompletionSource<bool> NewSignal() => new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private static string Seconds(TimeSpan t) => Math.Max(0, Math.Ceiling(t.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+
+        private static async Task WaitAsync(Task task, CancellationToken cancellationToken)
+        {
+            if (!cancellationToken.CanBeCanceled)
+            {
+                await task.ConfigureAwait(false);
+                return;
+            }
+            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(() => cancelled.TrySetCanceled(cancellationToken)))
+            {
+                await (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false)).ConfigureAwait(false);
+            }
+        }
+
+        internal sealed class WindowGate
+        {
+            public WindowGate(RateLimitGroup group, RateWindow window)
+            {
+                Group = group;
+                Window = window;
+                Limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = window.Limit, QueueLimit = 0 });
+            }
+
+            public RateLimitGroup Group { get; }
+            public RateWindow Window { get; }
+            public ConcurrencyLimiter Limiter { get; }
+            public List<PendingRelease> Pending { get; } = new List<PendingRelease>();
+            public DateTimeOffset? EarliestRelease => Pending.Count == 0 ? (DateTimeOffset?)null : Pending.Min(p => p.At);
+        }
+
+        internal sealed class PendingRelease
+        {
+            public PendingRelease(RateLimitLease lease, DateTimeOffset at)
+            {
+                Lease = lease;
+                At = at;
+            }
+
+            public RateLimitLease Lease { get; }
+            public DateTimeOffset At { get; }
+            public ITimer? Timer { get; set; }
+        }
+    }
+
+    /// <summary>Permits for one request. Dispose when its response or failure arrives: from then each
+    /// window keeps counting it for one full window.</summary>
+    public sealed class RatePermit : IDisposable
+    {
+        private readonly HexRateLimiter _owner;
+        private IReadOnlyList<(HexRateLimiter.WindowGate, RateLimitLease)>? _leases;
+
+        internal RatePermit(HexRateLimiter owner, IReadOnlyList<(HexRateLimiter.WindowGate, RateLimitLease)> leases, TimeSpan waited)
+        {
+            _owner = owner;
+            _leases = leases;
+            Waited = waited;
+        }
+
+        public TimeSpan Waited { get; }
+
+        public void Dispose()
+        {
+            var leases = Interlocked.Exchange(ref _leases, null);
+            if (leases != null) _owner.Release(leases);
+        }
+    }
+}

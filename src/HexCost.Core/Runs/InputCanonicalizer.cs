@@ -1,0 +1,139 @@
+using System;
+using System.Collections;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace HexCost.Runs
+{
+    /// <summary>Turns input parameters into the one JSON text that equal inputs always produce:
+    /// keys sorted ordinally at every level, no whitespace, numbers and dates culture-invariant.</summary>
+    public static class InputCanonicalizer
+    {
+        public static string Canonicalize(IDictionary? inputs)
+        {
+            if (inputs == null || inputs.Count == 0) return "{}";
+            using var buffer = new MemoryStream();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                WriteValue(writer, inputs, "");
+            }
+            return Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        public static string CacheKey(string projectId, string canonicalInputs, string sourceVersion, bool updatePublishedResults, bool noSqlCache)
+        {
+            var text = string.Join("\n", projectId, sourceVersion, canonicalInputs,
+                updatePublishedResults ? "update-published" : "", noSqlCache ? "no-sql-cache" : "");
+            using var sha = SHA256.Create();
+            var hash = sha.ComputeHash(Encoding.UTF8.GetBytes(text));
+            return string.Concat(hash.Take(16).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+        }
+
+        private static void WriteValue(Utf8JsonWriter writer, object? value, string path)
+        {
+            switch (value)
+            {
+                case null:
+                    writer.WriteNullValue();
+                    break;
+                case string s:
+                    writer.WriteStringValue(s);
+                    break;
+                case char c:
+                    writer.WriteStringValue(c.ToString());
+                    break;
+                case bool b:
+                    writer.WriteBooleanValue(b);
+                    break;
+                case byte or sbyte or short or ushort or int or uint or long:
+                    writer.WriteNumberValue(Convert.ToInt64(value, CultureInfo.InvariantCulture));
+                    break;
+                case ulong u:
+                    writer.WriteNumberValue(u);
+                    break;
+                case float f:
+                    WriteDouble(writer, f, path);
+                    break;
+                case double d:
+                    WriteDouble(writer, d, path);
+                    break;
+                case decimal m:
+                    writer.WriteNumberValue(m);
+                    break;
+                case DateTime dt:
+                    writer.WriteStringValue((dt.Kind == DateTimeKind.Unspecified ? dt : dt.ToUniversalTime()).ToString("o", CultureInfo.InvariantCulture));
+                    break;
+                case DateTimeOffset dto:
+                    writer.WriteStringValue(dto.ToUniversalTime().ToString("o", CultureInfo.InvariantCulture));
+                    break;
+                case Guid g:
+                    writer.WriteStringValue(g.ToString("D"));
+                    break;
+                case Enum e:
+                    writer.WriteStringValue(e.ToString());
+                    break;
+                case JsonElement element:
+                    WriteElement(writer, element);
+                    break;
+                case IDictionary dictionary:
+                    writer.WriteStartObject();
+                    var keys = dictionary.Keys.Cast<object>()
+                        .Select(k => (Key: Convert.ToString(k, CultureInfo.InvariantCulture) ?? "", Original: k))
+                        .OrderBy(k => k.Key, StringComparer.Ordinal).ToList();
+                    var duplicate = keys.GroupBy(k => k.Key, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+                    if (duplicate != null) throw new ArgumentException($"The input parameter '{path}{duplicate.Key}' is given twice.");
+                    foreach (var (key, original) in keys)
+                    {
+                        if (key.Length == 0) throw new ArgumentException($"An input parameter{(path.Length > 0 ? " under '" + path.TrimEnd('.') + "'" : "")} has an empty name.");
+                        writer.WritePropertyName(key);
+                        WriteValue(writer, dictionary[original], path + key + ".");
+                    }
+                    writer.WriteEndObject();
+                    break;
+                case IEnumerable sequence:
+                    writer.WriteStartArray();
+                    foreach (var item in sequence) WriteValue(writer, item, path);
+                    writer.WriteEndArray();
+                    break;
+                default:
+                    throw new ArgumentException($"The input parameter '{path.TrimEnd('.')}' has a value of type {value.GetType().Name}, which has no JSON form. Use a string, number, boolean, date, array or hashtable.");
+            }
+        }
+
+        private static void WriteDouble(Utf8JsonWriter writer, double d, string path)
+        {
+            if (double.IsNaN(d) || double.IsInfinity(d))
+                throw new ArgumentException($"The input parameter '{path.TrimEnd('.')}' is {d.ToString(CultureInfo.InvariantCulture)}, which JSON cannot carry.");
+            if (d == Math.Floor(d) && Math.Abs(d) < 9e15) writer.WriteNumberValue((long)d);
+            else writer.WriteNumberValue(d);
+        }
+
+        private static void WriteElement(Utf8JsonWriter writer, JsonElement element)
+        {
+            if (element.ValueKind == JsonValueKind.Object)
+            {
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
+                {
+                    writer.WritePropertyName(property.Name);
+                    WriteElement(writer, property.Value);
+                }
+                writer.WriteEndObject();
+            }
+            else if (element.ValueKind == JsonValueKind.Array)
+            {
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray()) WriteElement(writer, item);
+                writer.WriteEndArray();
+            }
+            else
+            {
+                element.WriteTo(writer);
+            }
+        }
+    }
+}

@@ -1,0 +1,421 @@
+using System;
+using System.Collections;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using HexCost.Api;
+using HexCost.Infrastructure;
+using HexCost.Ledger;
+using HexCost.Model;
+using HexCost.Session;
+
+namespace HexCost.Runs
+{
+    public sealed class RunRequest
+    {
+        public string ProjectId { get; set; } = "";
+        public IDictionary? InputParameters { get; set; }
+        /// <summary>The version of the data the run reads; with it, a completed run of the same key is reused.</summary>
+        public string? SourceVersion { get; set; }
+        public bool Force { get; set; }
+        public bool UpdatePublishedResults { get; set; }
+        public bool NoSqlCache { get; set; }
+        public bool DryRun { get; set; }
+    }
+
+    public sealed class RunWaitOptions
+    {
+        public bool Wait { get; set; }
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
+        public bool CancelOnTimeout { get; set; } = true;
+    }
+
+    /// <summary>A run to write, and the error to write with it (a failed or timed-out run), if any.</summary>
+    public sealed class RunResult
+    {
+        public RunResult(HexRun run, HexException? error = null)
+        {
+            Run = run;
+            Error = error;
+        }
+
+        public HexRun Run { get; }
+        public HexException? Error { get; }
+    }
+
+    /// <summary>Starts runs for one account: cache, single flight, budgeted trigger, adoption of runs whose
+    /// trigger answer was lost, and waiting through the shared poll loop. Every step is a ledger record.</summary>
+    public static class RunService
+    {
+        public static async Task<RunResult> RunAsync(HexAccount account, RunRequest request, RunWaitOptions wait, IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            var requestedAt = account.Time.GetUtcNow();
+            string canonical;
+            try
+            {
+                canonical = InputCanonicalizer.Canonicalize(request.InputParameters);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new HexException(HexErrorKind.InvalidInputParameters, ex.Message + " Fix -InputParameters.") { ProjectId = request.ProjectId };
+            }
+
+            var key = request.SourceVersion != null && !request.Force && !request.DryRun
+                ? InputCanonicalizer.CacheKey(request.ProjectId, canonical, request.SourceVersion, request.UpdatePublishedResults, request.NoSqlCache)
+                : null;
+
+            if (key == null)
+            {
+                var run = await TriggerAsync(account, request, canonical, null, requestedAt, sink, cancellationToken).ConfigureAwait(false);
+                if (!wait.Wait || request.DryRun) return new RunResult(run);
+                return await AwaitCompletionAsync(account, run, null, wait, sink, cancellationToken).ConfigureAwait(false);
+            }
+
+            account.RefreshFromLedger();
+            if (TryServeFromCache(account, key, requestedAt, out var cached)) return new RunResult(cached);
+
+            var joined = true;
+            var flight = account.SingleFlight.GetOrAdd(key, _ =>
+            {
+                joined = false;
+                return StartFlightAsync(account, request, canonical, key, requestedAt, sink, cancellationToken);
+            });
+
+            HexRun started;
+            try
+            {
+                // The flight's first result is the trigger (or reattach); the completion follows in the background.
+                started = (await flight.ConfigureAwait(false)).Run;
+            }
+            catch when (!joined)
+            {
+                account.SingleFlight.TryRemove(key, out _);
+                throw;
+            }
+
+            if (joined)
+            {
+                sink.Verbose($"A run of project {request.ProjectId} with the same inputs and source version is already in flight ({started.RunId}); sharing it instead of starting another.");
+                account.Record(new LedgerRecord
+                {
+                    Type = LedgerRecordTypes.CacheHit, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, RunId = started.RunId,
+                    CacheKey = key, SourceVersion = request.SourceVersion, InputParameters = canonical, Note = "joined in-flight run",
+                });
+                started = started.Clone();
+                started.FromCache = true;
+                started.Attempts = 0;
+                started.ThrottledSeconds = 0;
+                started.RequestedAt = requestedAt.UtcDateTime;
+            }
+
+            if (!wait.Wait) return new RunResult(started);
+            return await AwaitCompletionAsync(account, started, key, wait, sink, cancellationToken).ConfigureAwait(false);
+        }
+
+        private static bool TryServeFromCache(HexAccount account, string key, DateTimeOffset requestedAt, out HexRun run)
+        {
+            if (!account.TryGetCached(key, out run)) return false;
+            run.FromCache = true;
+            run.Attempts = 0;
+            run.ThrottledSeconds = 0;
+            run.RequestedAt = requestedAt.UtcDateTime;
+            account.Record(new LedgerRecord
+            {
+                Type = LedgerRecordTypes.CacheHit, At = account.Time.GetUtcNow(), ProjectId = run.ProjectId, RunId = run.RunId,
+                CacheKey = key, SourceVersion = run.SourceVersion, InputParameters = run.InputParameters, RequestedAt = requestedAt,
+            });
+            return true;
+        }
+
+        /// <summary>Triggers (or reattaches to a run another process started for the same key) and returns at once;
+        /// a background watch records the completion and fills the cache, whoever waits.</summary>
+        private static Task<RunResult> StartFlightAsync(HexAccount account, RunRequest request, string canonical, string key,
+            DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            return Task.Run(async () =>
+            {
+                var run = await ReattachAsync(account, key, sink, cancellationToken).ConfigureAwait(false)
+                          ?? await TriggerAsync(account, request, canonical, key, requestedAt, sink, cancellationToken).ConfigureAwait(false);
+                _ = WatchInBackgroundAsync(account, run, key, sink);
+                return new RunResult(run);
+            });
+        }
+
+        private static async Task WatchInBackgroundAsync(HexAccount account, HexRun run, string key, IHexEventSink sink)
+        {
+            try
+            {
+                if (!RunStatuses.IsTerminal(run.Status))
+                {
+                    var status = await account.Poller.WaitAsync(run.ProjectId, run.RunId!, sink, null, account.Lifetime).ConfigureAwait(false);
+                    Apply(run, status);
+                    RecordCompletion(account, run, key);
+                }
+            }
+            catch (Exception)
+            {
+                // The waiting callers see the failure through their own wait; nothing here to report to.
+            }
+            finally
+            {
+                account.SingleFlight.TryRemove(key, out _);
+            }
+        }
+
+        private static async Task<HexRun?> ReattachAsync(HexAccount account, string key, IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            var open = account.OpenTriggerFor(key);
+            if (open?.RunId == null || open.ProjectId == null) return null;
+            RunStatusPayload status;
+            try
+            {
+                status = await account.Client.GetRunStatusAsync(open.ProjectId, open.RunId, sink, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HexException ex) when (ex.Kind == HexErrorKind.RunNotFound)
+            {
+                return null;
+            }
+            var run = HexAccount.RunFromRecord(open);
+            Apply(run, status);
+            if (RunStatuses.IsTerminal(status.Status)) RecordCompletion(account, run, key);
+            if (RunStatuses.IsFailure(status.Status)) return null;
+            sink.Verbose($"The ledger shows run {run.RunId} of project {run.ProjectId} was started for the same inputs and source version; reattaching to it.");
+            run.FromCache = true;
+            run.Attempts = 0;
+            run.ThrottledSeconds = 0;
+            return run;
+        }
+
+        private static async Task<HexRun> TriggerAsync(HexAccount account, RunRequest request, string canonical, string? key,
+            DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            var body = new RunProjectBody
+            {
+                DryRun = request.DryRun,
+                UpdatePublishedResults = request.UpdatePublishedResults,
+                UseCachedSqlResults = request.NoSqlCache ? false : (bool?)null,
+                InputParams = canonical == "{}" ? (JsonElement?)null : JsonDocument.Parse(canonical).RootElement.Clone(),
+            };
+            var gate = account.TriggerLock(request.ProjectId);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var attempts = 0;
+                var throttled = TimeSpan.Zero;
+                var maxSends = Math.Max(1, account.RunOptions.AdoptionLookups);
+                for (var send = 1; ; send++)
+                {
+                    var stats = new CallStats();
+                    try
+                    {
+                        var created = await account.Client.TriggerRunAsync(request.ProjectId, body, sink, cancellationToken, stats).ConfigureAwait(false);
+                        attempts += stats.Attempts;
+                        throttled += stats.Throttled;
+                        var run = new HexRun
+                        {
+                            ProjectId = created.ProjectId ?? request.ProjectId,
+                            RunId = created.RunId,
+                            Status = request.DryRun ? null : RunStatuses.Pending,
+                            RunUrl = created.RunUrl,
+                            TraceId = created.TraceId,
+                            ProjectVersion = created.ProjectVersion,
+                            InputParameters = canonical,
+                            SourceVersion = request.SourceVersion,
+                            Attempts = attempts,
+                            ThrottledSeconds = Math.Round(throttled.TotalSeconds, 3),
+                            RequestedAt = requestedAt.UtcDateTime,
+                        };
+                        account.Record(TriggerRecord(account, run, key, TriggerOutcomes.Created, stats.Attempts, request));
+                        if (request.DryRun) sink.Verbose($"Dry run of project {run.ProjectId}: Hex validated the call and started nothing.");
+                        return run;
+                    }
+                    catch (HexTriggerOutcomeUnknownException lost)
+                    {
+                        attempts += stats.Attempts;
+                        throttled += stats.Throttled;
+                        account.Record(new LedgerRecord
+                        {
+                            Type = LedgerRecordTypes.Trigger, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, Outcome = TriggerOutcomes.Unknown,
+                            CacheKey = key, SourceVersion = request.SourceVersion, InputParameters = canonical, Attempts = stats.Attempts, Note = lost.Message,
+                        });
+                        if (request.DryRun) throw;
+                        sink.Verbose($"{lost.Message} Looking for it before sending again.");
+                        var adopted = await FindOrphanAsync(account, request.ProjectId, lost.SentAt, sink, cancellationToken).ConfigureAwait(false);
+                        if (adopted != null)
+                        {
+                            var run = new HexRun
+                            {
+                                ProjectId = request.ProjectId, RunId = adopted.RunId, RunUrl = adopted.RunUrl, TraceId = adopted.TraceId,
+                                ProjectVersion = adopted.ProjectVersion, InputParameters = canonical, SourceVersion = request.SourceVersion,
+                                Attempts = attempts, ThrottledSeconds = Math.Round(throttled.TotalSeconds, 3), RequestedAt = requestedAt.UtcDateTime,
+                            };
+                            Apply(run, adopted);
+                            var record = TriggerRecord(account, run, key, null, null, request);
+                            record.Type = LedgerRecordTypes.Adopt;
+                            account.Record(record);
+                            sink.Verbose($"Adopted run {run.RunId} of project {run.ProjectId}: it started after the unanswered trigger and no ledger record claims it.");
+                            return run;
+                        }
+                        if (send >= maxSends)
+                        {
+                            throw new HexException(HexErrorKind.ServerError,
+                                $"RunProject for project {request.ProjectId} went unanswered {send} times and Hex shows no run it created. Check Hex's status, then run again.", lost)
+                            { ProjectId = request.ProjectId };
+                        }
+                        sink.Verbose($"Hex shows no run created by the unanswered trigger of project {request.ProjectId}; sending it again.");
+                    }
+                    catch (HexException rejected) when (rejected.Kind != HexErrorKind.AuthFailed)
+                    {
+                        account.Record(new LedgerRecord
+                        {
+                            Type = LedgerRecordTypes.Trigger, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, Outcome = TriggerOutcomes.Rejected,
+                            Status = rejected.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture), Attempts = Math.Max(1, stats.Attempts),
+                            CacheKey = key, InputParameters = canonical, TraceId = rejected.TraceId,
+                        });
+                        throw;
+                    }
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        private static LedgerRecord TriggerRecord(HexAccount account, HexRun run, string? key, string? outcome, int? attempts, RunRequest request) => new LedgerRecord
+        {
+            Type = LedgerRecordTypes.Trigger,
+            At = account.Time.GetUtcNow(),
+            ProjectId = run.ProjectId,
+            RunId = run.RunId,
+            Outcome = outcome,
+            CacheKey = key,
+            SourceVersion = run.SourceVersion,
+            InputParameters = run.InputParameters,
+            RunUrl = run.RunUrl,
+            TraceId = run.TraceId,
+            ProjectVersion = run.ProjectVersion,
+            Attempts = attempts,
+            ThrottledSeconds = run.ThrottledSeconds,
+            RequestedAt = ToOffset(run.RequestedAt),
+            Forced = request.Force ? true : (bool?)null,
+            Note = request.DryRun ? "DryRun" : null,
+        };
+
+        /// <summary>An API-triggered run of the project that started after <paramref name="sentAt"/> (less the clock
+        /// skew allowance) and that no ledger record claims.</summary>
+        private static async Task<RunStatusPayload?> FindOrphanAsync(HexAccount account, string projectId, DateTimeOffset sentAt, IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            var earliest = sentAt - account.RunOptions.AdoptionSkew;
+            for (var look = 0; look < Math.Max(1, account.RunOptions.AdoptionLookups); look++)
+            {
+                if (look > 0) await Clock.Delay(account.Time, account.RunOptions.AdoptionLookupDelay, cancellationToken).ConfigureAwait(false);
+                account.RefreshFromLedger();
+                var page = await account.Client.GetProjectRunsAsync(projectId, 25, 0, null, "API", sink, cancellationToken).ConfigureAwait(false);
+                var candidate = (page.Runs ?? new System.Collections.Generic.List<RunStatusPayload>())
+                    .Where(r => !string.IsNullOrEmpty(r.RunId) && !account.IsKnownRun(r.RunId))
+                    .Where(r => r.RunTrigger == null || r.RunTrigger == "API")
+                    .Where(r => r.StartTime == null || r.StartTime >= earliest)
+                    .OrderBy(r => r.StartTime ?? DateTimeOffset.MaxValue)
+                    .FirstOrDefault();
+                if (candidate != null) return candidate;
+            }
+            return null;
+        }
+
+        private static async Task<RunResult> AwaitCompletionAsync(HexAccount account, HexRun run, string? key, RunWaitOptions wait, IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            if (RunStatuses.IsTerminal(run.Status)) return Finish(run);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var timer = account.Time.CreateTimer(_ => SafeCancel(timeout), null, wait.Timeout, Timeout.InfiniteTimeSpan);
+            var label = $"Run {run.RunId} of project {run.ProjectId}";
+            try
+            {
+                var status = await account.Poller.WaitAsync(run.ProjectId, run.RunId!, sink, s =>
+                {
+                    if (s.Status != run.Status) sink.Verbose($"{label} is {s.Status}.");
+                }, timeout.Token).ConfigureAwait(false);
+                var done = run.Clone();
+                Apply(done, status);
+                if (key == null || !done.FromCache) RecordCompletionOnce(account, done, key);
+                return Finish(done);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                var timedOut = run.Clone();
+                var what = $"{label} did not finish within {wait.Timeout}.";
+                if (wait.CancelOnTimeout)
+                {
+                    await CancelAsync(account, timedOut, sink, CancellationToken.None).ConfigureAwait(false);
+                    what += " HexCost cancelled it.";
+                }
+                else
+                {
+                    what += " It is still running (-NoCancelOnTimeout); check it with Get-HexRun.";
+                }
+                return new RunResult(timedOut, new HexException(HexErrorKind.RunTimeout, what + " Raise -Timeout if the project needs longer.")
+                { ProjectId = run.ProjectId, RunId = run.RunId });
+            }
+        }
+
+        /// <summary>Cancels a run and records it; updates <paramref name="run"/> with the status Hex reports after.</summary>
+        public static async Task CancelAsync(HexAccount account, HexRun run, IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            await account.Client.CancelRunAsync(run.ProjectId, run.RunId!, sink, cancellationToken).ConfigureAwait(false);
+            account.Record(new LedgerRecord { Type = LedgerRecordTypes.Cancel, At = account.Time.GetUtcNow(), ProjectId = run.ProjectId, RunId = run.RunId });
+            try
+            {
+                var status = await account.Client.GetRunStatusAsync(run.ProjectId, run.RunId!, sink, cancellationToken).ConfigureAwait(false);
+                Apply(run, status);
+            }
+            catch (HexException)
+            {
+                run.Status = RunStatuses.Killed;
+            }
+        }
+
+        private static void SafeCancel(CancellationTokenSource source)
+        {
+            try { source.Cancel(); } catch (ObjectDisposedException) { }
+        }
+
+        private static RunResult Finish(HexRun run)
+        {
+            if (!RunStatuses.IsFailure(run.Status)) return new RunResult(run);
+            return new RunResult(run, new HexException(HexErrorKind.RunFailed,
+                $"Run {run.RunId} of project {run.ProjectId} ended {run.Status}. Open {run.RunUrl} in Hex to see why; give Hex support the traceId {run.TraceId} if it is Hex's fault.")
+            { ProjectId = run.ProjectId, RunId = run.RunId });
+        }
+
+        private static void RecordCompletion(HexAccount account, HexRun run, string? key)
+        {
+            RecordCompletionOnce(account, run, key);
+        }
+
+        private static void RecordCompletionOnce(HexAccount account, HexRun run, string? key)
+        {
+            if (!account.MarkCompleted(run.RunId!)) return;
+            account.Record(new LedgerRecord
+            {
+                Type = LedgerRecordTypes.Complete, At = account.Time.GetUtcNow(), ProjectId = run.ProjectId, RunId = run.RunId, Status = run.Status,
+                CacheKey = key, SourceVersion = run.SourceVersion, InputParameters = run.InputParameters, RunUrl = run.RunUrl, TraceId = run.TraceId,
+                ProjectVersion = run.ProjectVersion, StartTime = ToOffset(run.StartTime), EndTime = ToOffset(run.EndTime), ElapsedSeconds = run.ElapsedSeconds,
+                Attempts = run.Attempts, ThrottledSeconds = run.ThrottledSeconds, RequestedAt = ToOffset(run.RequestedAt),
+            });
+        }
+
+        internal static void Apply(HexRun run, RunStatusPayload status)
+        {
+            run.Status = status.Status ?? run.Status;
+            run.StartTime = status.StartTime?.UtcDateTime ?? run.StartTime;
+            run.EndTime = status.EndTime?.UtcDateTime ?? run.EndTime;
+            run.ElapsedSeconds = status.ElapsedTime.HasValue ? Math.Round(status.ElapsedTime.Value / 1000d, 3) : run.ElapsedSeconds;
+            run.RunUrl ??= status.RunUrl;
+            run.ProjectVersion ??= status.ProjectVersion;
+            run.TraceId ??= status.TraceId;
+        }
+
+        private static DateTimeOffset? ToOffset(DateTime? value) => value.HasValue ? new DateTimeOffset(DateTime.SpecifyKind(value.Value, DateTimeKind.Utc)) : (DateTimeOffset?)null;
+    }
+}

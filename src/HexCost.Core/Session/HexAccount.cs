@@ -1,0 +1,209 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using HexCost.Api;
+using HexCost.Ledger;
+using HexCost.Limits;
+using HexCost.Model;
+using HexCost.Runs;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace HexCost.Session
+{
+    /// <summary>
+    /// Everything that belongs to one Hex account (base URI + token identity, scoped to the org the token answers for):
+    /// the HTTP client, the limiter, the ledger, the run cache and the poll loop. One instance per process, shared by
+    /// every runspace and thread that connects with the same account.
+    /// </summary>
+    public sealed class HexAccount : IDisposable
+    {
+        private readonly ConcurrentDictionary<string, Task<RunResult>> _singleFlight = new ConcurrentDictionary<string, Task<RunResult>>();
+        private readonly ConcurrentDictionary<string, SemaphoreSlim> _triggerLocks = new ConcurrentDictionary<string, SemaphoreSlim>();
+        private readonly ConcurrentDictionary<string, byte> _knownRunIds = new ConcurrentDictionary<string, byte>(StringComparer.OrdinalIgnoreCase);
+        private readonly ConcurrentDictionary<string, LedgerRecord> _openTriggers = new ConcurrentDictionary<string, LedgerRecord>();
+        private readonly ConcurrentDictionary<string, byte> _completedRunIds = new ConcurrentDictionary<string, byte>(StringComparer.OrdinalIgnoreCase);
+        private readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
+        private int _references;
+
+        internal HexAccount(string key, HexApiClient client, MeResponse me, string stateRoot, TimeProvider time, HexRunOptions runOptions)
+        {
+            Key = key;
+            Client = client;
+            Time = time;
+            RunOptions = runOptions;
+            OrgId = me.Org?.Id ?? throw new HexException(HexErrorKind.UnexpectedResponse,
+                "Hex's /users/me answer has no org id, so HexCost cannot tell which workspace this token belongs to. Check -BaseUri points at Hex's API.");
+            UserId = me.Id;
+            UserEmail = me.Email;
+            Role = me.Role;
+            TokenExpires = me.Token?.Exp?.UtcDateTime;
+            StateRoot = stateRoot;
+            StateDirectory = StateFiles.WorkspaceDirectory(stateRoot, OrgId);
+            Ledger = new HexLedger(StateDirectory);
+            Cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = runOptions.CacheSizeLimit, Clock = new TimeProviderClock(time) });
+            Poller = new RunPoller(this);
+            LoadLedger();
+        }
+
+        public string Key { get; }
+        public HexApiClient Client { get; }
+        public HexRateLimiter Limiter => Client.Limiter;
+        public HexLedger Ledger { get; }
+        public TimeProvider Time { get; }
+        public HexRunOptions RunOptions { get; }
+        public string OrgId { get; }
+        public string? UserId { get; }
+        public string? UserEmail { get; }
+        public string? Role { get; }
+        public DateTime? TokenExpires { get; }
+        public string StateRoot { get; }
+        public string StateDirectory { get; }
+        internal MemoryCache Cache { get; }
+        internal RunPoller Poller { get; }
+        internal CancellationToken Lifetime => _lifetime.Token;
+        internal ConcurrentDictionary<string, Task<RunResult>> SingleFlight => _singleFlight;
+        public bool IsDisposed { get; private set; }
+
+        internal int AddReference() => Interlocked.Increment(ref _references);
+        internal int RemoveReference() => Interlocked.Decrement(ref _references);
+
+        internal SemaphoreSlim TriggerLock(string projectId) => _triggerLocks.GetOrAdd(projectId.ToLowerInvariant(), _ => new SemaphoreSlim(1, 1));
+
+        internal bool IsKnownRun(string runId) => _knownRunIds.ContainsKey(runId);
+
+        /// <summary>True the first time a run's completion is reported, so it is recorded once.</summary>
+        internal bool MarkCompleted(string runId) => _completedRunIds.TryAdd(runId, 0);
+
+        /// <summary>Appends to the ledger and keeps the in-memory views (known runs, open triggers, cache) in step.</summary>
+        internal void Record(LedgerRecord record)
+        {
+            record.User ??= UserEmail;
+#if NET8_0_OR_GREATER
+            record.ProcessId ??= Environment.ProcessId;
+#else
+            record.ProcessId ??= System.Diagnostics.Process.GetCurrentProcess().Id;
+#endif
+            Ledger.Append(record);
+            Apply(record, seedLimiter: false);
+        }
+
+        /// <summary>Picks up what other processes appended since the last read.</summary>
+        internal void RefreshFromLedger()
+        {
+            foreach (var record in Ledger.ReadNew()) Apply(record, seedLimiter: true);
+        }
+
+        internal bool TryGetCached(string cacheKey, out HexRun run)
+        {
+            if (Cache.TryGetValue(cacheKey, out HexRun? cached) && cached != null)
+            {
+                run = cached.Clone();
+                return true;
+            }
+            run = null!;
+            return false;
+        }
+
+        /// <summary>Trigger records with this cache key whose run has no completion yet (ours or another process's).</summary>
+        internal LedgerRecord? OpenTriggerFor(string cacheKey) =>
+            _openTriggers.Values.Where(r => r.CacheKey == cacheKey).OrderByDescending(r => r.At).FirstOrDefault();
+
+        private void LoadLedger()
+        {
+            foreach (var record in Ledger.ReadAll()) Apply(record, seedLimiter: true);
+        }
+
+        private void Apply(LedgerRecord record, bool seedLimiter)
+        {
+            if (!string.IsNullOrEmpty(record.RunId)) _knownRunIds[record.RunId!] = 0;
+            switch (record.Type)
+            {
+                case LedgerRecordTypes.Trigger:
+                    if (seedLimiter)
+                    {
+                        var attempts = Math.Max(1, record.Attempts ?? 1);
+                        for (var i = 0; i < attempts; i++)
+                        {
+                            Limiter.Seed(RateLimitGroup.RunProject, record.At);
+                            Limiter.Seed(RateLimitGroup.Request, record.At);
+                        }
+                    }
+                    if (record.Outcome == TriggerOutcomes.Created && record.RunId != null && record.CacheKey != null)
+                        _openTriggers[record.RunId] = record;
+                    break;
+                case LedgerRecordTypes.Adopt:
+                    if (record.RunId != null && record.CacheKey != null) _openTriggers[record.RunId] = record;
+                    break;
+                case LedgerRecordTypes.Complete:
+                case LedgerRecordTypes.Cancel:
+                    if (record.Type == LedgerRecordTypes.Complete && record.RunId != null) _completedRunIds.TryAdd(record.RunId, 0);
+                    if (record.RunId != null) _openTriggers.TryRemove(record.RunId, out _);
+                    if (record.Type == LedgerRecordTypes.Complete && record.Status == RunStatuses.Completed && !string.IsNullOrEmpty(record.CacheKey))
+                        Remember(record.CacheKey!, RunFromRecord(record));
+                    break;
+            }
+        }
+
+        internal void Remember(string cacheKey, HexRun run)
+        {
+            using var entry = Cache.CreateEntry(cacheKey);
+            entry.Value = run.Clone();
+            entry.Size = 1;
+            if (RunOptions.CacheTimeToLive.HasValue) entry.AbsoluteExpirationRelativeToNow = RunOptions.CacheTimeToLive;
+        }
+
+        internal static HexRun RunFromRecord(LedgerRecord record) => new HexRun
+        {
+            ProjectId = record.ProjectId ?? "",
+            RunId = record.RunId,
+            Status = record.Status,
+            StartTime = record.StartTime?.UtcDateTime,
+            EndTime = record.EndTime?.UtcDateTime,
+            ElapsedSeconds = record.ElapsedSeconds,
+            RunUrl = record.RunUrl,
+            TraceId = record.TraceId,
+            ProjectVersion = record.ProjectVersion,
+            InputParameters = record.InputParameters,
+            SourceVersion = record.SourceVersion,
+            Attempts = record.Attempts ?? 0,
+            ThrottledSeconds = record.ThrottledSeconds ?? 0,
+            RequestedAt = (record.RequestedAt ?? record.At).UtcDateTime,
+        };
+
+        public void Dispose()
+        {
+            if (IsDisposed) return;
+            IsDisposed = true;
+            _lifetime.Cancel();
+            Poller.Dispose();
+            Client.Dispose();
+            Limiter.Dispose();
+            Cache.Dispose();
+            _lifetime.Dispose();
+        }
+
+        private sealed class TimeProviderClock : Microsoft.Extensions.Internal.ISystemClock
+        {
+            private readonly TimeProvider _time;
+            public TimeProviderClock(TimeProvider time) => _time = time;
+            public DateTimeOffset UtcNow => _time.GetUtcNow();
+        }
+    }
+
+    public sealed class HexRunOptions
+    {
+        public long CacheSizeLimit { get; set; } = 10_000;
+        /// <summary>How long a completed run stays reusable; null = until its SourceVersion changes.</summary>
+        public TimeSpan? CacheTimeToLive { get; set; }
+        /// <summary>How far before the trigger was sent a run's start may lie and still be adopted (clock skew).</summary>
+        public TimeSpan AdoptionSkew { get; set; } = TimeSpan.FromSeconds(5);
+        /// <summary>Look-ups for a run an unanswered trigger may have created before it is sent again.</summary>
+        public int AdoptionLookups { get; set; } = 3;
+        public TimeSpan AdoptionLookupDelay { get; set; } = TimeSpan.FromSeconds(1);
+        /// <summary>The share of the read budget the poll loop may use.</summary>
+        public double PollBudgetShare { get; set; } = 0.5;
+    }
+}

@@ -1,0 +1,55 @@
+using System;
+using HexCost.Api;
+
+namespace HexCost.Session
+{
+    /// <summary>A runspace's handle on a shared <see cref="HexAccount"/>. Holds no token. PSTypeName HexCost.Session.</summary>
+    public sealed class HexSession
+    {
+        private HexAccount? _account;
+
+        public HexSession(HexAccount account, string rateLimit)
+        {
+            _account = account;
+            BaseUri = account.Client.BaseUri.AbsoluteUri;
+            OrgId = account.OrgId;
+            UserId = account.UserId;
+            UserEmail = account.UserEmail;
+            Role = account.Role;
+            StatePath = account.StateDirectory;
+            TokenExpires = account.TokenExpires;
+            RateLimit = rateLimit;
+            ConnectedAt = account.Time.GetUtcNow().UtcDateTime;
+        }
+
+        public string BaseUri { get; }
+        public string OrgId { get; }
+        public string? UserId { get; }
+        public string? UserEmail { get; }
+        public string? Role { get; }
+        /// <summary>This workspace's state directory (ledger, cache records).</summary>
+        public string StatePath { get; }
+        public DateTime? TokenExpires { get; }
+        public string RateLimit { get; }
+        public DateTime ConnectedAt { get; }
+        public bool IsConnected => _account != null && !_account.IsDisposed;
+
+        /// <summary>The shared account behind this session.</summary>
+        /// <exception cref="HexException">The session was disconnected.</exception>
+        public HexAccount GetAccount()
+        {
+            var account = _account;
+            if (account == null || account.IsDisposed)
+            {
+                throw new HexException(HexErrorKind.NotConnected,
+                    $"This Hex session ({UserEmail} at {BaseUri}) was disconnected. Run Connect-Hex again.");
+            }
+            return account;
+        }
+
+        /// <summary>Detaches from the account; returns it once (to release), then null.</summary>
+        public HexAccount? Detach() => System.Threading.Interlocked.Exchange(ref _account, null);
+
+        public override string ToString() => $"{UserEmail ?? UserId ?? "workspace token"} @ {BaseUri} (org {OrgId})";
+    }
+}

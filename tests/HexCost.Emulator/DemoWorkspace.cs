@@ -1,0 +1,212 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace HexCost.Emulator;
+
+/// <summary>
+/// Deterministic demo content. Project i depends only on (seed, i), so the first projects are the same for any ProjectCount.
+/// Projects 0-11 are hand-written and cover every kind; later ones are generated (mostly published, some unpublished,
+/// archived, trashed or components). Run history is generated per project on first use.
+/// </summary>
+internal static class DemoWorkspace
+{
+    private enum Kind { Published, Unpublished, Archived, Trashed, Component }
+
+    private sealed record Template(string Title, Kind Kind, EmulatorSchedule[] Schedules, string? Status, string[] Categories, string? Description);
+
+    private static readonly Template[] Templates =
+    [
+        new("Revenue dashboard", Kind.Published, [EmulatorSchedule.Daily(6, 0)], "Approved", ["Finance"], "Daily revenue by region and product line."),
+        new("Churn model", Kind.Published, [EmulatorSchedule.Weekly("MONDAY", 7, 30)], null, ["Product"], "Weekly churn propensity scores."),
+        new("Marketing attribution", Kind.Published, [EmulatorSchedule.Hourly(15), EmulatorSchedule.Daily(23, 45)], null, ["Marketing"], null),
+        new("Failing ETL health check", Kind.Published, [EmulatorSchedule.Daily(2, 30)], "In review", ["Operations"], "Checks the nightly loads; currently broken."),
+        new("Sales pipeline forecast", Kind.Published, [EmulatorSchedule.Monthly(1, 8, 0)], "Approved", ["Finance"], null),
+        new("Inventory sync", Kind.Published, [EmulatorSchedule.Custom("0 */6 * * *")], null, ["Operations"], "Pushes stock levels to the warehouse system."),
+        new("Customer 360", Kind.Published, [EmulatorSchedule.Daily(9, 0, enabled: false)], null, ["Product"], null),
+        new("Exec KPI review", Kind.Published, [], "Approved", ["Finance"], "Board-level KPIs, refreshed by hand."),
+        new("Pricing experiment (draft)", Kind.Unpublished, [], null, [], null),
+        new("Legacy cohort analysis", Kind.Archived, [EmulatorSchedule.Weekly("FRIDAY", 17, 0, enabled: false)], null, ["Product"], null),
+        new("Old funnel report", Kind.Trashed, [], null, ["Marketing"], null),
+        new("Shared date filters", Kind.Component, [], null, [], "Reusable date-range inputs."),
+    ];
+
+    private static readonly string[] Areas = ["Finance", "Marketing", "Sales", "Product", "Support", "Ops", "Growth", "Data quality", "Supply chain", "HR"];
+    private static readonly string[] Artifacts = ["dashboard", "report", "model", "forecast", "deep dive", "tracker", "scorecard", "audit", "funnel", "cohorts"];
+    private static readonly string[] Statuses = ["Approved", "In review", "Deprecated"];
+    private static readonly string[] Days = ["SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY"];
+    private static readonly string[] Timezones = ["+00:00", "+00:00", "+00:00", "-05:00", "+01:00", "+08:00"];
+
+    public static List<EmulatorUser> Users(int seed, DateTimeOffset now)
+    {
+        var r = new Random(Mix(seed, 0, 0x05E2));
+        (string? Name, string Email, string Role, bool LoggedIn)[] people =
+        [
+            ("Morgan Lee", "morgan.lee@example.com", OrgRole.Admin, true),
+            ("Priya Natarajan", "priya.natarajan@example.com", OrgRole.Manager, true),
+            ("Sam Okafor", "sam.okafor@example.com", OrgRole.Editor, true),
+            ("Jordan Kim", "jordan.kim@example.com", OrgRole.Editor, true),
+            ("Elena Rossi", "elena.rossi@example.com", OrgRole.Explorer, true),
+            ("Chris Walker", "chris.walker@example.com", OrgRole.Member, true),
+            ("Taylor Brooks", "taylor.brooks@example.com", OrgRole.Guest, false),
+            (null, "embed-service@example.com", OrgRole.EmbeddedUser, false),
+        ];
+        return people.Select(p => new EmulatorUser(NewGuid(r), p.Name, p.Email, p.Role,
+            p.LoggedIn ? Millis(now - TimeSpan.FromMinutes(r.Next(5, 60 * 24 * 20)) - TimeSpan.FromMilliseconds(r.Next(1000))) : null)).ToList();
+    }
+
+    public static string OrgId(int seed) => NewGuid(new Random(Mix(seed, 0, 0x0060)));
+
+    public static EmulatorProject Project(int seed, int index, DateTimeOffset now, IReadOnlyList<EmulatorUser> users)
+    {
+        var r = new Random(Mix(seed, index, 0x9A0));
+        var t = index < Templates.Length ? Templates[index] : Generated(r, index);
+        var authors = users.Where(u => u.Role is OrgRole.Admin or OrgRole.Manager or OrgRole.Editor).ToArray();
+        var creator = authors[r.Next(authors.Length)];
+        var owner = r.Next(4) == 0 ? authors[r.Next(authors.Length)] : creator;
+
+        var created = Millis(now - TimeSpan.FromDays(180) - TimeSpan.FromHours(5 * index) - TimeSpan.FromMilliseconds(r.NextInt64(1, (long)TimeSpan.FromHours(2.5).TotalMilliseconds)));
+        var age = now - created;
+        var edited = Millis(created + age * (0.3 + 0.69 * r.NextDouble()));
+        DateTimeOffset? published = t.Kind == Kind.Unpublished ? null : Millis(created + (edited - created) * (0.5 + 0.5 * r.NextDouble()));
+        var viewed = published is { } pub && r.Next(6) != 0 ? Millis(pub + (now - pub) * r.NextDouble()) : (DateTimeOffset?)null;
+        var allTime = published is null ? 0 : r.Next(0, 5000);
+        var thirty = Math.Min(allTime, r.Next(0, 400));
+        var fourteen = thirty == 0 ? 0 : r.Next(0, thirty + 1);
+        var seven = fourteen == 0 ? 0 : r.Next(0, fourteen + 1);
+
+        var project = new EmulatorProject(NewGuid(r), index)
+        {
+            Title = t.Title,
+            Description = t.Description,
+            Type = t.Kind == Kind.Component ? "COMPONENT" : "PROJECT",
+            CreatorEmail = creator.Email,
+            OwnerEmail = owner.Email,
+            Status = t.Status,
+            Categories = t.Categories,
+            ReviewsRequired = r.Next(5) == 0,
+            CreatedAt = created,
+            LastEditedAt = edited,
+            LastPublishedAt = published,
+            LastViewedAt = viewed,
+            PublishedResultsUpdatedAt = published is { } p2 && t.Schedules.Length > 0 ? Millis(p2 + (now - p2) * r.NextDouble()) : published,
+            AppViews = new EmulatorAppViews(allTime, seven, fourteen, thirty),
+            Schedules = t.Schedules,
+            ProjectVersion = published is null ? 1 : r.Next(1, 40),
+            InputNames = t.Kind == Kind.Component ? [] : ["region", "limit"],
+            ArchivedAt = t.Kind == Kind.Archived ? Millis(edited + (now - edited) * r.NextDouble()) : null,
+            TrashedAt = t.Kind == Kind.Trashed ? Millis(edited + (now - edited) * r.NextDouble()) : null,
+        };
+        if (project.Title.StartsWith("Failing", StringComparison.Ordinal))
+            project.RunOutcome = RunStatus.Errored;
+        return project;
+    }
+
+    private static Template Generated(Random r, int index)
+    {
+        var title = $"{Areas[r.Next(Areas.Length)]} {Artifacts[r.Next(Artifacts.Length)]} {index + 1}";
+        var roll = r.Next(100);
+        var kind = roll switch { < 5 => Kind.Unpublished, < 8 => Kind.Archived, < 10 => Kind.Trashed, < 13 => Kind.Component, _ => Kind.Published };
+        EmulatorSchedule[] schedules = [];
+        if (kind is Kind.Published or Kind.Archived)
+        {
+            var enabled = r.Next(10) != 0 && kind == Kind.Published;
+            var tz = Timezones[r.Next(Timezones.Length)];
+            EmulatorSchedule? s = r.Next(10) switch
+            {
+                <= 2 => null,
+                3 => EmulatorSchedule.Hourly(r.Next(60), enabled),
+                <= 6 => EmulatorSchedule.Daily(r.Next(24), r.Next(4) * 15, enabled),
+                7 => EmulatorSchedule.Weekly(Days[r.Next(7)], r.Next(24), r.Next(4) * 15, enabled),
+                8 => EmulatorSchedule.Monthly(r.Next(1, 29), r.Next(24), 0, enabled),
+                _ => EmulatorSchedule.Custom("0 */6 * * *", enabled),
+            };
+            if (s is not null)
+                schedules = [s with { Timezone = tz }];
+        }
+        var status = r.Next(3) == 0 ? Statuses[r.Next(Statuses.Length)] : null;
+        string[] categories = r.Next(2) == 0 ? [Areas[r.Next(Areas.Length)]] : [];
+        return new Template(title, kind, schedules, status, categories, r.Next(3) == 0 ? $"Generated demo project {index + 1}." : null);
+    }
+
+    /// <summary>
+    /// Past runs of a demo project: 3-5 SCHEDULED runs per schedule (runs of disabled schedules predate the switch-off, and
+    /// a failing project's runs mostly ERRORED), sometimes an APP_REFRESH run and up to two API runs. All have ended.
+    /// </summary>
+    public static IEnumerable<EmulatorRun> History(EmulatorProject project, int seed, DateTimeOffset now, TimeProvider time,
+        IReadOnlyList<EmulatorUser> users, string apiUserId)
+    {
+        if (project.DemoIndex is not { } index || !project.IsPublished || project.Type != "PROJECT")
+            yield break;
+        var r = new Random(Mix(seed, index, 0x5EED));
+        var ownerId = users.FirstOrDefault(u => u.Email == project.OwnerEmail)?.Id ?? apiUserId;
+        var failing = project.RunOutcome == RunStatus.Errored;
+
+        EmulatorRun Make(string trigger, DateTimeOffset created, string outcome, string userId)
+        {
+            var start = Millis(created + TimeSpan.FromMilliseconds(r.Next(800, 8000)));
+            var end = Millis(start + TimeSpan.FromMilliseconds(r.Next(20_000, 480_000)));
+            return new EmulatorRun(time, project.Id, NewGuid(r), trigger, userId, created, start, end, outcome,
+                Math.Max(1, project.ProjectVersion - r.Next(3)), NewTraceId(r));
+        }
+
+        foreach (var schedule in project.Schedules)
+        {
+            var offset = schedule.Enabled ? TimeSpan.Zero : TimeSpan.FromDays(14);
+            var count = 3 + r.Next(3);
+            for (var i = 0; i < count; i++)
+            {
+                var created = Millis(now - offset - schedule.ApproximateInterval * (i + 1) + TimeSpan.FromMilliseconds(r.Next(0, 30_000)));
+                if (created <= project.CreatedAt)
+                    break;
+                var errored = failing ? r.Next(4) != 0 : (i == 1 && index % 2 == 0) || r.Next(8) == 0;
+                yield return Make(RunTrigger.Scheduled, created, errored ? RunStatus.Errored : RunStatus.Completed, ownerId);
+            }
+        }
+        if (r.Next(2) == 0)
+        {
+            var created = Millis(now - TimeSpan.FromMinutes(r.Next(60, 72 * 60)));
+            if (created > project.CreatedAt)
+                yield return Make(RunTrigger.AppRefresh, created, RunStatus.Completed, ownerId);
+        }
+        for (var i = r.Next(3); i > 0; i--)
+        {
+            var created = Millis(now - TimeSpan.FromMinutes(r.Next(60, 30 * 24 * 60)));
+            if (created > project.CreatedAt)
+                yield return Make(RunTrigger.Api, created, r.Next(6) == 0 ? RunStatus.Killed : RunStatus.Completed, apiUserId);
+        }
+    }
+
+    public static string NewGuid(Random r)
+    {
+        Span<byte> b = stackalloc byte[16];
+        r.NextBytes(b);
+        b[7] = (byte)((b[7] & 0x0F) | 0x40);
+        b[8] = (byte)((b[8] & 0x3F) | 0x80);
+        return new Guid(b).ToString();
+    }
+
+    public static string NewTraceId(Random r)
+    {
+        Span<byte> b = stackalloc byte[16];
+        r.NextBytes(b);
+        return Convert.ToHexStringLower(b);
+    }
+
+    public static DateTimeOffset Millis(DateTimeOffset t) =>
+        new(t.UtcTicks - t.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
+
+    public static int Mix(int seed, int index, int salt)
+    {
+        unchecked
+        {
+            var h = (uint)seed * 0x9E3779B1u ^ (uint)index * 0x85EBCA77u ^ (uint)salt * 0xC2B2AE3Du;
+            h ^= h >> 15;
+            h *= 0x2C1B3C6Du;
+            h ^= h >> 12;
+            h *= 0x297A2D39u;
+            h ^= h >> 15;
+            return (int)(h & 0x7FFFFFFF);
+        }
+    }
+}

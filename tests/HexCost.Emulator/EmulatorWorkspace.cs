@@ -1,0 +1,296 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace HexCost.Emulator;
+
+internal sealed record RunRequest(string? InputParamsJson, string? ViewId, bool UpdatePublishedResults, bool UseCachedSqlResults, string? NotificationsJson);
+
+internal enum CancelResult { NotFound, AlreadyFinished, Cancelled }
+
+/// <summary>
+/// The emulated workspace: one org, its users, projects and runs. All members are thread-safe; collections are snapshots.
+/// The token's user is the first user, an ADMIN.
+/// </summary>
+public sealed class EmulatorWorkspace
+{
+    private readonly object _gate = new();
+    private readonly EmulatorOptions _options;
+    private readonly List<EmulatorUser> _users;
+    private readonly List<EmulatorProject> _projects = [];
+    private readonly Dictionary<string, EmulatorProject> _projectsById = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, EmulatorRun> _runsById = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<EmulatorRun> _liveRuns = [];
+    private readonly Random _ids;
+
+    internal EmulatorWorkspace(EmulatorOptions options)
+    {
+        _options = options;
+        GeneratedAt = DemoWorkspace.Millis(options.Time.GetUtcNow());
+        _ids = new Random(DemoWorkspace.Mix(options.Seed, -1, 0x1D5));
+        OrgId = DemoWorkspace.OrgId(options.Seed);
+        _users = DemoWorkspace.Users(options.Seed, GeneratedAt);
+        TokenUser = _users[0];
+        for (var i = 0; i < options.ProjectCount; i++)
+            Register(DemoWorkspace.Project(options.Seed, i, GeneratedAt, _users));
+    }
+
+    public string OrgId { get; }
+
+    /// <summary>Clock reading when the demo content was generated; demo timestamps lie before it.</summary>
+    public DateTimeOffset GeneratedAt { get; }
+
+    /// <summary>The user the token belongs to (role ADMIN).</summary>
+    public EmulatorUser TokenUser { get; }
+
+    public IReadOnlyList<EmulatorUser> Users
+    {
+        get { lock (_gate) return _users.ToArray(); }
+    }
+
+    public IReadOnlyList<EmulatorProject> Projects
+    {
+        get { lock (_gate) return _projects.ToArray(); }
+    }
+
+    /// <summary>Every run (demo history included), oldest first.</summary>
+    public IReadOnlyList<EmulatorRun> Runs
+    {
+        get
+        {
+            lock (_gate)
+                return _projects.SelectMany(RunListOf).OrderBy(r => r.CreatedAt).ToArray();
+        }
+    }
+
+    public EmulatorProject? FindProject(string projectId)
+    {
+        lock (_gate)
+            return _projectsById.GetValueOrDefault(projectId);
+    }
+
+    public EmulatorProject GetProject(string projectId) =>
+        FindProject(projectId) ?? throw new KeyNotFoundException($"No project {projectId}.");
+
+    /// <summary>Adds a published PROJECT created now (see <see cref="EmulatorProject"/> for the defaults), then applies <paramref name="configure"/>.</summary>
+    public EmulatorProject AddProject(string title, Action<EmulatorProject>? configure = null, string? id = null)
+    {
+        var now = DemoWorkspace.Millis(_options.Time.GetUtcNow());
+        var project = new EmulatorProject(id ?? NextGuid(), null)
+        {
+            Title = title,
+            CreatorEmail = TokenUser.Email,
+            OwnerEmail = TokenUser.Email,
+            CreatedAt = now,
+            LastEditedAt = now,
+            LastPublishedAt = now,
+            RunList = [],
+        };
+        if (title.StartsWith("Failing", StringComparison.Ordinal))
+            project.RunOutcome = RunStatus.Errored;
+        configure?.Invoke(project);
+        lock (_gate)
+        {
+            if (_projectsById.ContainsKey(project.Id))
+                throw new InvalidOperationException($"Project {project.Id} already exists.");
+            Register(project);
+        }
+        return project;
+    }
+
+    public bool RemoveProject(string projectId)
+    {
+        lock (_gate)
+        {
+            if (!_projectsById.Remove(projectId, out var project))
+                return false;
+            _projects.Remove(project);
+            return true;
+        }
+    }
+
+    public EmulatorUser AddUser(string? name, string email, string role, DateTimeOffset? lastLoginDate = null)
+    {
+        lock (_gate)
+        {
+            var user = new EmulatorUser(NextGuid(), name, email, role, lastLoginDate);
+            _users.Add(user);
+            return user;
+        }
+    }
+
+    /// <summary>Runs of one project, newest first.</summary>
+    public IReadOnlyList<EmulatorRun> RunsOf(string projectId)
+    {
+        lock (_gate)
+            return _projectsById.TryGetValue(projectId, out var p) ? NewestFirst(p) : [];
+    }
+
+    public EmulatorRun? FindRun(string runId)
+    {
+        lock (_gate)
+        {
+            foreach (var p in _projects)
+                RunListOf(p);
+            return _runsById.GetValueOrDefault(runId);
+        }
+    }
+
+    /// <summary>PENDING or RUNNING runs holding a kernel of <paramref name="userId"/> (any user when null).</summary>
+    public int LiveRunCount(string? userId = null)
+    {
+        var now = _options.Time.GetUtcNow();
+        lock (_gate)
+            return _liveRuns.Count(r => (userId is null || r.UserId == userId) && r.IsLiveAt(now));
+    }
+
+    /// <summary>
+    /// Adds a run as if Hex had started it at <paramref name="createdAt"/> (e.g. a SCHEDULED run). It starts after
+    /// <see cref="EmulatorOptions.PendingDuration"/>, runs for <paramref name="duration"/> (default RunDuration; negative = forever),
+    /// and holds a kernel of <paramref name="userId"/> (default the token user) while live.
+    /// </summary>
+    public EmulatorRun AddRun(string projectId, string runTrigger, DateTimeOffset createdAt, string outcome = RunStatus.Completed,
+        TimeSpan? duration = null, string? userId = null)
+    {
+        if (!RunTrigger.All.Contains(runTrigger))
+            throw new ArgumentException($"runTrigger must be one of {string.Join(", ", RunTrigger.All)}.", nameof(runTrigger));
+        if (!RunStatus.Terminal.Contains(outcome))
+            throw new ArgumentException($"outcome must be one of {string.Join(", ", RunStatus.Terminal)}.", nameof(outcome));
+        lock (_gate)
+        {
+            var project = _projectsById.GetValueOrDefault(projectId) ?? throw new KeyNotFoundException($"No project {projectId}.");
+            var run = NewRun(project, runTrigger, userId ?? TokenUser.Id, createdAt, outcome, duration ?? _options.RunDuration,
+                new RunRequest(null, null, false, true, null));
+            Store(project, run);
+            return run;
+        }
+    }
+
+    internal EmulatorRun? TryStartRun(EmulatorProject project, EmulatorUser user, RunRequest request, int maxKernels)
+    {
+        var now = DemoWorkspace.Millis(_options.Time.GetUtcNow());
+        lock (_gate)
+        {
+            _liveRuns.RemoveAll(r => !r.IsLiveAt(now));
+            if (_liveRuns.Count(r => r.UserId == user.Id) >= maxKernels)
+                return null;
+            var run = NewRun(project, RunTrigger.Api, user.Id, now, project.RunOutcome,
+                project.RunDurationOverride ?? _options.RunDuration, request);
+            Store(project, run);
+            if (run.UpdatePublishedResults)
+                project.ResultUpdaters.Add(run);
+            return run;
+        }
+    }
+
+    /// <summary>The project's publishedResultsUpdatedAt, moved forward by completed runs that updated the published results.</summary>
+    public DateTimeOffset? PublishedResultsUpdatedAt(EmulatorProject project)
+    {
+        var now = _options.Time.GetUtcNow();
+        lock (_gate)
+        {
+            var latest = project.PublishedResultsUpdatedAt;
+            foreach (var run in project.ResultUpdaters)
+            {
+                var state = run.At(now);
+                if (state.Status == RunStatus.Completed && state.EndTime > latest.GetValueOrDefault(DateTimeOffset.MinValue))
+                    latest = state.EndTime;
+            }
+            return latest;
+        }
+    }
+
+    internal EmulatorRun? FindRun(EmulatorProject project, string runId)
+    {
+        lock (_gate)
+        {
+            RunListOf(project);
+            return _runsById.TryGetValue(runId, out var run) && run.ProjectId == project.Id ? run : null;
+        }
+    }
+
+    internal IReadOnlyList<EmulatorRun> NewestFirst(EmulatorProject project)
+    {
+        lock (_gate)
+        {
+            var list = RunListOf(project);
+            var result = new EmulatorRun[list.Count];
+            for (var i = 0; i < list.Count; i++)
+                result[i] = list[list.Count - 1 - i];
+            return result;
+        }
+    }
+
+    internal CancelResult Cancel(EmulatorProject project, string runId)
+    {
+        var now = DemoWorkspace.Millis(_options.Time.GetUtcNow());
+        lock (_gate)
+        {
+            RunListOf(project);
+            if (!_runsById.TryGetValue(runId, out var run) || run.ProjectId != project.Id)
+                return CancelResult.NotFound;
+            if (run.At(now).IsTerminal)
+                return CancelResult.AlreadyFinished;
+            run.MarkCancelled(now);
+            _liveRuns.Remove(run);
+            return CancelResult.Cancelled;
+        }
+    }
+
+    internal string NextGuid()
+    {
+        lock (_gate)
+            return DemoWorkspace.NewGuid(_ids);
+    }
+
+    internal string NextTraceId()
+    {
+        lock (_gate)
+            return DemoWorkspace.NewTraceId(_ids);
+    }
+
+    private EmulatorRun NewRun(EmulatorProject project, string trigger, string userId, DateTimeOffset createdAt, string outcome,
+        TimeSpan duration, RunRequest request)
+    {
+        var start = createdAt + _options.PendingDuration;
+        DateTimeOffset? end = duration < TimeSpan.Zero || duration >= DateTimeOffset.MaxValue - start ? null : start + duration;
+        return new EmulatorRun(_options.Time, project.Id, DemoWorkspace.NewGuid(_ids), trigger, userId, createdAt, start, end, outcome,
+            project.ProjectVersion, DemoWorkspace.NewTraceId(_ids))
+        {
+            InputParamsJson = request.InputParamsJson,
+            ViewId = request.ViewId,
+            UpdatePublishedResults = request.UpdatePublishedResults,
+            UseCachedSqlResults = request.UseCachedSqlResults,
+            NotificationsJson = request.NotificationsJson,
+        };
+    }
+
+    private void Store(EmulatorProject project, EmulatorRun run)
+    {
+        var list = RunListOf(project);
+        var index = list.Count;
+        while (index > 0 && list[index - 1].CreatedAt > run.CreatedAt)
+            index--;
+        list.Insert(index, run);
+        _runsById[run.RunId] = run;
+        _liveRuns.Add(run);
+    }
+
+    private List<EmulatorRun> RunListOf(EmulatorProject project)
+    {
+        if (project.RunList is { } existing)
+            return existing;
+        var history = DemoWorkspace.History(project, _options.Seed, GeneratedAt, _options.Time, _users, TokenUser.Id)
+            .OrderBy(r => r.CreatedAt).ToList();
+        foreach (var run in history)
+            _runsById[run.RunId] = run;
+        project.RunList = history;
+        return history;
+    }
+
+    private void Register(EmulatorProject project)
+    {
+        _projects.Add(project);
+        _projectsById[project.Id] = project;
+    }
+}

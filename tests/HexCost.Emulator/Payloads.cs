@@ -1,0 +1,216 @@
+using System;
+using System.Buffers.Text;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace HexCost.Emulator;
+
+/// <summary>Response shapes, serialised camelCase with every key present (nulls included).</summary>
+internal static class Payloads
+{
+    public static string? Iso(DateTimeOffset? t) =>
+        t?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    public static object User(EmulatorUser u) => new { id = u.Id, name = u.Name, email = u.Email, role = u.Role, lastLoginDate = Iso(u.LastLoginDate) };
+
+    public static Dictionary<string, object?> Project(EmulatorProject p, DateTimeOffset? publishedResultsUpdatedAt, bool includeSharing)
+    {
+        var body = new Dictionary<string, object?>
+        {
+            ["id"] = p.Id,
+            ["title"] = p.Title,
+            ["description"] = p.Description,
+            ["type"] = p.Type,
+            ["creator"] = new { email = p.CreatorEmail },
+            ["owner"] = new { email = p.OwnerEmail },
+            ["status"] = p.Status is null ? null : new { name = p.Status },
+            ["categories"] = p.Categories.Select(c => new { name = c, description = (string?)null }).ToArray(),
+            ["reviews"] = new { required = p.ReviewsRequired },
+            ["analytics"] = new
+            {
+                publishedResultsUpdatedAt = Iso(publishedResultsUpdatedAt),
+                lastViewedAt = Iso(p.LastViewedAt),
+                appViews = new
+                {
+                    allTime = p.AppViews.AllTime,
+                    lastSevenDays = p.AppViews.LastSevenDays,
+                    lastFourteenDays = p.AppViews.LastFourteenDays,
+                    lastThirtyDays = p.AppViews.LastThirtyDays,
+                },
+            },
+            ["lastEditedAt"] = Iso(p.LastEditedAt),
+            ["lastPublishedAt"] = Iso(p.LastPublishedAt),
+            ["createdAt"] = Iso(p.CreatedAt),
+            ["archivedAt"] = Iso(p.ArchivedAt),
+            ["trashedAt"] = Iso(p.TrashedAt),
+            ["schedules"] = p.Schedules.Select(Schedule).ToArray(),
+        };
+        if (includeSharing)
+        {
+            body["sharing"] = new
+            {
+                users = new[] { new { user = new { email = p.OwnerEmail }, access = "FULL_ACCESS" } },
+                collections = Array.Empty<object>(),
+                groups = Array.Empty<object>(),
+                workspace = new { access = "CAN_VIEW" },
+                publicWeb = new { access = "NONE" },
+                support = new { access = "NONE" },
+            };
+        }
+        return body;
+    }
+
+    public static object Schedule(EmulatorSchedule s) => new
+    {
+        cadence = s.Cadence,
+        enabled = s.Enabled,
+        hourly = s.Cadence == "HOURLY" ? new { timezone = s.Timezone, minute = s.Minute } : null,
+        daily = s.Cadence == "DAILY" ? new { timezone = s.Timezone, hour = s.Hour, minute = s.Minute } : null,
+        weekly = s.Cadence == "WEEKLY" ? new { timezone = s.Timezone, dayOfWeek = s.DayOfWeek, hour = s.Hour, minute = s.Minute } : null,
+        monthly = s.Cadence == "MONTHLY" ? new { timezone = s.Timezone, day = s.Day, hour = s.Hour, minute = s.Minute } : null,
+        custom = s.Cadence == "CUSTOM" ? new { timezone = s.Timezone, cron = s.Cron } : null,
+    };
+
+    public static object Run(EmulatorRun run, DateTimeOffset now, string runUrl)
+    {
+        var state = run.At(now);
+        return new
+        {
+            projectId = run.ProjectId,
+            projectVersion = run.ProjectVersion,
+            runId = run.RunId,
+            runUrl,
+            status = state.Status,
+            runTrigger = run.RunTrigger,
+            startTime = Iso(state.StartTime),
+            endTime = Iso(state.EndTime),
+            elapsedTime = state.ElapsedTime,
+            traceId = run.TraceId,
+        };
+    }
+}
+
+/// <summary>Reads query parameters, remembering the first validation error.</summary>
+internal sealed class QueryReader(IQueryCollection query)
+{
+    public string? Error { get; private set; }
+
+    public string? String(string name) => query.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
+
+    public string[] Many(string name) =>
+        query.TryGetValue(name, out var v) ? v.Where(s => !string.IsNullOrEmpty(s)).Select(s => s!).ToArray() : [];
+
+    public int Int(string name, int fallback, int min, int max)
+    {
+        var raw = String(name);
+        if (raw is null)
+            return fallback;
+        if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+            return value;
+        Fail(max == int.MaxValue ? $"'{name}' must be an integer greater than or equal to {min}" : $"'{name}' must be an integer between {min} and {max}");
+        return fallback;
+    }
+
+    public bool Bool(string name)
+    {
+        var raw = String(name);
+        if (raw is null)
+            return false;
+        if (bool.TryParse(raw, out var value))
+            return value;
+        Fail($"'{name}' must be a boolean");
+        return false;
+    }
+
+    public string? OneOf(string name, string? fallback, IReadOnlyList<string> allowed)
+    {
+        var raw = String(name);
+        if (raw is null)
+            return fallback;
+        if (allowed.Contains(raw))
+            return raw;
+        Fail($"'{name}' must be one of {string.Join(", ", allowed)}");
+        return fallback;
+    }
+
+    public void Fail(string message) => Error ??= message;
+}
+
+/// <summary>Cursor pagination over a sort key plus id. Cursors are opaque and bound to the listing and sort they came from.</summary>
+internal static class Keyset
+{
+    public sealed record Page<T>(IReadOnlyList<T> Values, string? After, string? Before);
+
+    public static bool TryPage<T>(IEnumerable<T> source, Func<T, string> keyOf, Func<T, string> idOf, bool descending, int limit,
+        string? after, string? before, string scope, out Page<T> page)
+    {
+        page = new Page<T>([], null, null);
+        var items = source.Select(x => (Key: keyOf(x), Id: idOf(x), Item: x)).ToArray();
+        int Compare(string ak, string aid, string bk, string bid)
+        {
+            var c = string.CompareOrdinal(ak, bk);
+            if (c == 0)
+                c = string.CompareOrdinal(aid, bid);
+            return descending ? -c : c;
+        }
+        Array.Sort(items, (a, b) => Compare(a.Key, a.Id, b.Key, b.Id));
+
+        int start, end;
+        if (after is not null)
+        {
+            if (!TryDecode(after, scope, out var key, out var id))
+                return false;
+            start = 0;
+            while (start < items.Length && Compare(items[start].Key, items[start].Id, key, id) <= 0)
+                start++;
+            end = Math.Min(items.Length, start + limit);
+        }
+        else if (before is not null)
+        {
+            if (!TryDecode(before, scope, out var key, out var id))
+                return false;
+            end = 0;
+            while (end < items.Length && Compare(items[end].Key, items[end].Id, key, id) < 0)
+                end++;
+            start = Math.Max(0, end - limit);
+        }
+        else
+        {
+            start = 0;
+            end = Math.Min(items.Length, limit);
+        }
+
+        var values = items[start..end];
+        page = values.Length == 0
+            ? new Page<T>([], null, null)
+            : new Page<T>(values.Select(v => v.Item).ToArray(),
+                end < items.Length ? Encode(scope, values[^1].Key, values[^1].Id) : null,
+                start > 0 ? Encode(scope, values[0].Key, values[0].Id) : null);
+        return true;
+    }
+
+    public static string TicksKey(DateTimeOffset? t) => t is { } v ? v.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) : "~";
+
+    private static string Encode(string scope, string key, string id) =>
+        Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{scope}\u001f{key}\u001f{id}"));
+
+    private static bool TryDecode(string cursor, string scope, out string key, out string id)
+    {
+        key = id = "";
+        try
+        {
+            var parts = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor)).Split('\u001f');
+            if (parts.Length != 3 || parts[0] != scope)
+                return false;
+            (key, id) = (parts[1], parts[2]);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+}

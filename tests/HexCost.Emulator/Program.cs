@@ -1,0 +1,68 @@
+using System;
+using System.Globalization;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace HexCost.Emulator;
+
+internal static class Program
+{
+    private const string Usage = """
+        Usage: dotnet run --project tests/HexCost.Emulator [-- options]
+          --port N             TCP port on 127.0.0.1 (default 5080; 0 = ephemeral)
+          --project-count N    demo projects (default 12)
+          --seed N             demo workspace seed (default 42)
+          --token T            bearer token to accept (default: the fixed emulator token)
+          --pending-ms N       PENDING time of a run (default 200)
+          --run-ms N           RUNNING time of a run (default 1000)
+          --no-rate-limits     never answer 429
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var options = new EmulatorOptions { Port = 5080 };
+        try
+        {
+            for (var i = 0; i < args.Length; i++)
+            {
+                string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+                int NextInt() => int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture);
+                switch (args[i])
+                {
+                    case "--port": options.Port = NextInt(); break;
+                    case "--project-count": options.ProjectCount = NextInt(); break;
+                    case "--seed": options.Seed = NextInt(); break;
+                    case "--token": options.Token = Next(); break;
+                    case "--pending-ms": options.PendingDuration = TimeSpan.FromMilliseconds(NextInt()); break;
+                    case "--run-ms": options.RunDuration = TimeSpan.FromMilliseconds(NextInt()); break;
+                    case "--no-rate-limits": options.RateLimitsEnabled = false; break;
+                    case "-h" or "--help":
+                        Console.WriteLine(Usage);
+                        return 0;
+                    default: throw new ArgumentException($"Unknown option {args[i]}.");
+                }
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        var stop = new TaskCompletionSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.TrySetResult();
+        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+
+        await using var emulator = await HexEmulator.StartAsync(options);
+        Console.WriteLine($"HEX_API_BASE_URL={emulator.BaseUri}");
+        Console.WriteLine($"HEX_API_TOKEN={emulator.Token}");
+        Console.Out.Flush();
+        await stop.Task;
+        return 0;
+    }
+}
