@@ -22,6 +22,7 @@ public sealed class EmulatorWorkspace
     private readonly Dictionary<string, EmulatorRun> _runsById = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<EmulatorRun> _liveRuns = [];
     private readonly Random _ids;
+    private readonly Dictionary<string, KeysetEntry<EmulatorProject>[]> _sortedProjects = new(StringComparer.Ordinal);
 
     internal EmulatorWorkspace(EmulatorOptions options)
     {
@@ -105,6 +106,8 @@ public sealed class EmulatorWorkspace
             if (!_projectsById.Remove(projectId, out var project))
                 return false;
             _projects.Remove(project);
+            project.Owner = null;
+            _sortedProjects.Clear();
             return true;
         }
     }
@@ -164,6 +167,29 @@ public sealed class EmulatorWorkspace
             Store(project, run);
             return run;
         }
+    }
+
+    /// <summary>Projects ascending by the ListProjects sort key (CREATED_AT, LAST_EDITED_AT or LAST_PUBLISHED_AT) and id; cached until a project or one of its dates changes.</summary>
+    internal KeysetEntry<EmulatorProject>[] ProjectsSortedBy(string sortBy)
+    {
+        lock (_gate)
+        {
+            if (_sortedProjects.TryGetValue(sortBy, out var cached))
+                return cached;
+            Func<EmulatorProject, string> key = sortBy switch
+            {
+                "LAST_EDITED_AT" => p => Keyset.TicksKey(p.LastEditedAt),
+                "LAST_PUBLISHED_AT" => p => Keyset.TicksKey(p.LastPublishedAt),
+                _ => p => Keyset.TicksKey(p.CreatedAt),
+            };
+            return _sortedProjects[sortBy] = Keyset.Sort(_projects, key, p => p.Id);
+        }
+    }
+
+    internal void SortKeysChanged()
+    {
+        lock (_gate)
+            _sortedProjects.Clear();
     }
 
     internal EmulatorRun? TryStartRun(EmulatorProject project, EmulatorUser user, RunRequest request, int maxKernels)
@@ -292,5 +318,7 @@ public sealed class EmulatorWorkspace
     {
         _projects.Add(project);
         _projectsById[project.Id] = project;
+        project.Owner = this;
+        _sortedProjects.Clear();
     }
 }

@@ -92,7 +92,7 @@ internal sealed class Endpoints
             {
                 var seconds = Math.Max(1, (long)Math.Ceiling(decision.RetryAfter.TotalSeconds));
                 ctx.Response.Headers.RetryAfter = _options.RetryAfterAsHttpDate
-                    ? (Now + TimeSpan.FromSeconds(seconds)).ToString("R", CultureInfo.InvariantCulture)
+                    ? DateTimeOffset.FromUnixTimeSeconds(EpochSecondsRoundedUp(decision.ResetAt)).ToString("R", CultureInfo.InvariantCulture)
                     : seconds.ToString(CultureInfo.InvariantCulture);
             }
             await TsoaAsync(ctx, 429, "Rate limit exceeded");
@@ -162,11 +162,13 @@ internal sealed class Endpoints
     private void AddRateHeaders(HttpResponse response, RateDecision decision)
     {
         var prefix = _options.RateLimitHeaderPrefix;
-        var reset = (long)Math.Ceiling(decision.ResetAt.ToUnixTimeMilliseconds() / 1000.0);
+        var reset = EpochSecondsRoundedUp(decision.ResetAt);
         response.Headers[prefix + "Limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
         response.Headers[prefix + "Remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
         response.Headers[prefix + "Reset"] = reset.ToString(CultureInfo.InvariantCulture);
     }
+
+    private static long EpochSecondsRoundedUp(DateTimeOffset t) => (long)Math.Ceiling(t.ToUnixTimeMilliseconds() / 1000.0);
 
     private Task MeAsync(HttpContext ctx, EmulatorUser user)
     {
@@ -200,13 +202,12 @@ internal sealed class Endpoints
         if (q.Error is { } error)
             return OrpcAsync(ctx, 400, "BAD_REQUEST", "Input validation failed", error);
 
-        IEnumerable<EmulatorUser> users = groupId is null ? _workspace.Users : [];
-        if (userIds.Length > 0)
-            users = users.Where(u => userIds.Contains(u.Id, StringComparer.OrdinalIgnoreCase));
         Func<EmulatorUser, string> key = sortBy == "EMAIL"
             ? u => u.Email.ToLowerInvariant()
             : u => u.Name?.ToLowerInvariant() ?? "~";
-        if (!Keyset.TryPage(users, key, u => u.Id, direction == "DESC", limit, after, before, $"users|{sortBy}|{direction}", out var page))
+        var sorted = Keyset.Sort(groupId is null ? _workspace.Users : [], key, u => u.Id);
+        Func<EmulatorUser, bool> include = userIds.Length == 0 ? _ => true : u => userIds.Contains(u.Id, StringComparer.OrdinalIgnoreCase);
+        if (!Keyset.TryPage(sorted, include, direction == "DESC", limit, after, before, $"users|{sortBy}|{direction}", out var page))
             return OrpcAsync(ctx, 400, "BAD_REQUEST", "Input validation failed", "Invalid pagination cursor");
         return JsonAsync(ctx, 200, new { values = page.Values.Select(Payloads.User), pagination = new { after = page.After, before = page.Before } });
     }
@@ -232,7 +233,7 @@ internal sealed class Endpoints
         if (q.Error is { } error)
             return TsoaAsync(ctx, 400, "Validation failed", error);
 
-        var projects = _workspace.Projects.Where(p =>
+        bool Include(EmulatorProject p) =>
             (includeArchived || !p.IsArchived) &&
             (includeTrashed || !p.IsTrashed) &&
             (includeComponents || p.Type != "COMPONENT") &&
@@ -240,14 +241,9 @@ internal sealed class Endpoints
             (categories.Length == 0 || p.Categories.Any(categories.Contains)) &&
             (creatorEmail is null || string.Equals(p.CreatorEmail, creatorEmail, StringComparison.OrdinalIgnoreCase)) &&
             (ownerEmail is null || string.Equals(p.OwnerEmail, ownerEmail, StringComparison.OrdinalIgnoreCase)) &&
-            collectionId is null);
-        Func<EmulatorProject, string> key = sortBy switch
-        {
-            "LAST_EDITED_AT" => p => Keyset.TicksKey(p.LastEditedAt),
-            "LAST_PUBLISHED_AT" => p => Keyset.TicksKey(p.LastPublishedAt),
-            _ => p => Keyset.TicksKey(p.CreatedAt),
-        };
-        if (!Keyset.TryPage(projects, key, p => p.Id, direction == "DESC", limit, after, before, $"projects|{sortBy}|{direction}", out var page))
+            collectionId is null;
+        var sorted = _workspace.ProjectsSortedBy(sortBy);
+        if (!Keyset.TryPage(sorted, Include, direction == "DESC", limit, after, before, $"projects|{sortBy}|{direction}", out var page))
             return TsoaAsync(ctx, 400, "Validation failed", "Invalid pagination cursor");
         return JsonAsync(ctx, 200, new
         {

@@ -91,6 +91,9 @@ public sealed record EmulatorSchedule
 public sealed class EmulatorProject
 {
     private string _runOutcome = RunStatus.Completed;
+    private DateTimeOffset _createdAt;
+    private DateTimeOffset _lastEditedAt;
+    private DateTimeOffset? _lastPublishedAt;
 
     internal EmulatorProject(string id, int? demoIndex)
     {
@@ -109,10 +112,24 @@ public sealed class EmulatorProject
     public string? Status { get; set; }
     public IReadOnlyList<string> Categories { get; set; } = [];
     public bool ReviewsRequired { get; set; }
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset LastEditedAt { get; set; }
+    public DateTimeOffset CreatedAt
+    {
+        get => _createdAt;
+        set { _createdAt = value; Owner?.SortKeysChanged(); }
+    }
+
+    public DateTimeOffset LastEditedAt
+    {
+        get => _lastEditedAt;
+        set { _lastEditedAt = value; Owner?.SortKeysChanged(); }
+    }
+
     /// <summary>Null = never published: RunProject and GetProjectRuns answer 422.</summary>
-    public DateTimeOffset? LastPublishedAt { get; set; }
+    public DateTimeOffset? LastPublishedAt
+    {
+        get => _lastPublishedAt;
+        set { _lastPublishedAt = value; Owner?.SortKeysChanged(); }
+    }
     public DateTimeOffset? ArchivedAt { get; set; }
     public DateTimeOffset? TrashedAt { get; set; }
     public DateTimeOffset? LastViewedAt { get; set; }
@@ -142,6 +159,8 @@ public sealed class EmulatorProject
     public bool IsTrashed => TrashedAt is not null;
 
     internal int? DemoIndex { get; }
+
+    internal EmulatorWorkspace? Owner { get; set; }
 
     /// <summary>Runs in creation order; null until the demo history is generated. Guarded by the workspace lock.</summary>
     internal List<EmulatorRun>? RunList { get; set; }

@@ -139,60 +139,103 @@ internal sealed class QueryReader(IQueryCollection query)
     public void Fail(string message) => Error ??= message;
 }
 
-/// <summary>Cursor pagination over a sort key plus id. Cursors are opaque and bound to the listing and sort they came from.</summary>
+internal readonly record struct KeysetEntry<T>(string Key, string Id, T Item);
+
+/// <summary>
+/// Cursor pagination over (sort key, id). Cursors are opaque and bound to the listing and sort they came from, and they
+/// name a position rather than an index, so inserts and deletes between pages neither skip nor repeat items.
+/// </summary>
 internal static class Keyset
 {
     public sealed record Page<T>(IReadOnlyList<T> Values, string? After, string? Before);
 
-    public static bool TryPage<T>(IEnumerable<T> source, Func<T, string> keyOf, Func<T, string> idOf, bool descending, int limit,
+    public static KeysetEntry<T>[] Sort<T>(IEnumerable<T> source, Func<T, string> keyOf, Func<T, string> idOf)
+    {
+        var entries = source.Select(x => new KeysetEntry<T>(keyOf(x), idOf(x), x)).ToArray();
+        Array.Sort(entries, (a, b) => Compare(a.Key, a.Id, b.Key, b.Id));
+        return entries;
+    }
+
+    /// <summary>Pages <paramref name="ascending"/> (sorted by <see cref="Sort"/>), keeping only items that pass <paramref name="include"/>.</summary>
+    public static bool TryPage<T>(KeysetEntry<T>[] ascending, Func<T, bool> include, bool descending, int limit,
         string? after, string? before, string scope, out Page<T> page)
     {
         page = new Page<T>([], null, null);
-        var items = source.Select(x => (Key: keyOf(x), Id: idOf(x), Item: x)).ToArray();
-        int Compare(string ak, string aid, string bk, string bid)
+        var n = ascending.Length;
+        KeysetEntry<T> At(int i) => ascending[descending ? n - 1 - i : i];
+        int CompareAt(int i, string key, string id)
         {
-            var c = string.CompareOrdinal(ak, bk);
-            if (c == 0)
-                c = string.CompareOrdinal(aid, bid);
+            var e = At(i);
+            var c = Compare(e.Key, e.Id, key, id);
             return descending ? -c : c;
         }
-        Array.Sort(items, (a, b) => Compare(a.Key, a.Id, b.Key, b.Id));
-
-        int start, end;
-        if (after is not null)
+        int FirstPosition(Func<int, bool> isAtOrBeyond)
         {
-            if (!TryDecode(after, scope, out var key, out var id))
-                return false;
-            start = 0;
-            while (start < items.Length && Compare(items[start].Key, items[start].Id, key, id) <= 0)
-                start++;
-            end = Math.Min(items.Length, start + limit);
+            int lo = 0, hi = n;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (isAtOrBeyond(mid))
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            return lo;
         }
-        else if (before is not null)
+        bool AnyMatch(int from, int step)
+        {
+            for (var i = from; i >= 0 && i < n; i += step)
+                if (include(At(i).Item))
+                    return true;
+            return false;
+        }
+
+        var picked = new List<int>(limit);
+        bool moreAfter, moreBefore;
+        if (before is not null)
         {
             if (!TryDecode(before, scope, out var key, out var id))
                 return false;
-            end = 0;
-            while (end < items.Length && Compare(items[end].Key, items[end].Id, key, id) < 0)
-                end++;
-            start = Math.Max(0, end - limit);
+            var end = FirstPosition(i => CompareAt(i, key, id) >= 0);
+            var i = end - 1;
+            for (; i >= 0 && picked.Count < limit; i--)
+                if (include(At(i).Item))
+                    picked.Add(i);
+            picked.Reverse();
+            moreBefore = AnyMatch(i, -1);
+            moreAfter = picked.Count > 0 && AnyMatch(picked[^1] + 1, 1);
         }
         else
         {
-            start = 0;
-            end = Math.Min(items.Length, limit);
+            var key = "";
+            var id = "";
+            if (after is not null && !TryDecode(after, scope, out key, out id))
+                return false;
+            var start = after is null ? 0 : FirstPosition(i => CompareAt(i, key, id) > 0);
+            var i = start;
+            for (; i < n && picked.Count < limit; i++)
+                if (include(At(i).Item))
+                    picked.Add(i);
+            moreAfter = AnyMatch(i, 1);
+            moreBefore = picked.Count > 0 && AnyMatch(picked[0] - 1, -1);
         }
-
-        var values = items[start..end];
-        page = values.Length == 0
-            ? new Page<T>([], null, null)
-            : new Page<T>(values.Select(v => v.Item).ToArray(),
-                end < items.Length ? Encode(scope, values[^1].Key, values[^1].Id) : null,
-                start > 0 ? Encode(scope, values[0].Key, values[0].Id) : null);
+        if (picked.Count == 0)
+            return true;
+        var first = At(picked[0]);
+        var last = At(picked[^1]);
+        page = new Page<T>(picked.Select(i => At(i).Item).ToArray(),
+            moreAfter ? Encode(scope, last.Key, last.Id) : null,
+            moreBefore ? Encode(scope, first.Key, first.Id) : null);
         return true;
     }
 
     public static string TicksKey(DateTimeOffset? t) => t is { } v ? v.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) : "~";
+
+    private static int Compare(string ak, string aid, string bk, string bid)
+    {
+        var c = string.CompareOrdinal(ak, bk);
+        return c != 0 ? c : string.CompareOrdinal(aid, bid);
+    }
 
     private static string Encode(string scope, string key, string id) =>
         Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{scope}\u001f{key}\u001f{id}"));

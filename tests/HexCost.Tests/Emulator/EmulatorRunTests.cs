@@ -252,8 +252,7 @@ public sealed class EmulatorRunTests
             pages++;
             seen.AddRange(page["runs"]!.AsArray().Select(r => (string)r!["runId"]!));
             Assert.NotNull((string?)page["traceId"]);
-            var next = (string?)page["nextPage"];
-            url = next is null ? "" : new Uri(next).PathAndQuery.Replace(h.Emulator.BaseUri.AbsolutePath + "/", "");
+            url = (string?)page["nextPage"] ?? "";
         } while (url.Length > 0);
 
         Assert.Equal(3, pages);

@@ -1,0 +1,204 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using HexCost.Limits;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace HexCost.Tests.Core
+{
+    public class RateLimiterTests
+    {
+        private static readonly TimeSpan Guard = TimeSpan.FromSeconds(10);
+
+        private static RateLimitSettings Limits(string runProject, string request = "1000/1m", string read = "1000/1m") =>
+            RateLimitSettings.Parse(new Hashtable { ["RunProject"] = runProject.Split(','), ["Request"] = request, ["Read"] = read.Split(',') });
+
+        [Fact]
+        public async Task Chained_windows_hold_exactly_at_the_window_edges()
+        {
+            var time = new FakeTimeProvider();
+            using var limiter = new HexRateLimiter(Limits("3/10s,5/60s"), time);
+            for (var i = 0; i < 3; i++) (await limiter.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
+
+            var fourth = limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            time.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
+            Assert.False(fourth.IsCompleted);
+            time.Advance(TimeSpan.FromTicks(1));
+            (await fourth.WaitAsync(Guard)).Dispose();
+            (await limiter.AcquireAsync(RequestKind.RunProject, null, default).WaitAsync(Guard)).Dispose();
+
+            // t = 25 s: the 10 s window is free again, but the 60 s window holds five until t = 60 s.
+            time.Advance(TimeSpan.FromSeconds(15));
+            Assert.Equal(0, limiter.Available(RateLimitGroup.RunProject));
+            var sixth = limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            time.Advance(TimeSpan.FromSeconds(34));
+            Assert.False(sixth.IsCompleted);
+            time.Advance(TimeSpan.FromSeconds(1));
+            var permit = await sixth.WaitAsync(Guard);
+            Assert.Equal(TimeSpan.FromSeconds(35), permit.Waited);
+            permit.Dispose();
+        }
+
+        [Fact]
+        public async Task A_permit_is_held_from_before_the_request_until_one_window_after_its_response()
+        {
+            var time = new FakeTimeProvider();
+            using var limiter = new HexRateLimiter(Limits("1/10s"), time);
+            var slow = await limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            time.Advance(TimeSpan.FromSeconds(30)); // the response takes 30 s to arrive
+            var next = limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            Assert.False(next.IsCompleted);
+            slow.Dispose();
+            time.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
+            Assert.False(next.IsCompleted);
+            time.Advance(TimeSpan.FromTicks(1));
+            (await next.WaitAsync(Guard)).Dispose();
+        }
+
+        [Fact]
+        public async Task After_an_idle_spell_no_window_admits_more_than_its_limit()
+        {
+            // A token bucket that refilled while idle would admit 2x here; Hex's fixed window starting at the first
+            // request of the burst would then answer 429.
+            var time = new FakeTimeProvider();
+            using var limiter = new HexRateLimiter(Limits("20/1m,60/1h"), time);
+            var grants = new List<TimeSpan>();
+            var start = time.GetUtcNow();
+            for (var i = 0; i < 20; i++) { (await limiter.AcquireAsync(RequestKind.RunProject, null, default)).Dispose(); grants.Add(time.GetUtcNow() - start); }
+            time.Advance(TimeSpan.FromMinutes(5));
+            var burst = Enumerable.Range(0, 40).Select(_ => limiter.AcquireAsync(RequestKind.RunProject, null, default)).ToList();
+            await DrainAsync(time, burst, grants, start, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+
+            Assert.Equal(60, grants.Count);
+            AssertNoWindowExceeded(grants, 20, TimeSpan.FromMinutes(1));
+            AssertNoWindowExceeded(grants, 60, TimeSpan.FromHours(1));
+            Assert.Equal(TimeSpan.FromMinutes(6), grants[59]); // 20 at 5:00, 20 at 6:00: as fast as 20/min allows
+        }
+
+        [Fact]
+        public async Task The_hour_window_binds_after_three_minutes_of_full_pace()
+        {
+            var time = new FakeTimeProvider();
+            using var limiter = new HexRateLimiter(Limits("20/1m,60/1h"), time);
+            var start = time.GetUtcNow();
+            var grants = new List<TimeSpan>();
+            var demand = Enumerable.Range(0, 80).Select(_ => limiter.AcquireAsync(RequestKind.RunProject, null, default)).ToList();
+            await DrainAsync(time, demand, grants, start, TimeSpan.FromMinutes(1), TimeSpan.FromHours(2));
+
+            Assert.Equal(80, grants.Count);
+            AssertNoWindowExceeded(grants, 20, TimeSpan.FromMinutes(1));
+            AssertNoWindowExceeded(grants, 60, TimeSpan.FromHours(1));
+            Assert.Equal(TimeSpan.FromMinutes(2), grants[59]);
+            Assert.Equal(TimeSpan.FromHours(1), grants[60]);
+        }
+
+        [Fact]
+        public async Task Ledger_seeded_triggers_carry_the_hour_budget_across_a_restart()
+        {
+            var time = new FakeTimeProvider();
+            var restartAt = time.GetUtcNow();
+            using var limiter = new HexRateLimiter(Limits("20/1m,60/1h"), time);
+            // The previous process spent 60 triggers between 30:00 and 32:00 minutes ago.
+            for (var i = 0; i < 60; i++) limiter.Seed(RateLimitGroup.RunProject, restartAt - TimeSpan.FromMinutes(32) + TimeSpan.FromSeconds(2 * i));
+            Assert.Equal(0, limiter.Available(RateLimitGroup.RunProject));
+
+            var first = limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            time.Advance(TimeSpan.FromMinutes(28) - TimeSpan.FromTicks(1));
+            Assert.False(first.IsCompleted);
+            time.Advance(TimeSpan.FromTicks(1));
+            var permit = await first.WaitAsync(Guard);
+            Assert.Equal(TimeSpan.FromMinutes(28), permit.Waited);
+            permit.Dispose();
+        }
+
+        [Fact]
+        public void Seeds_older_than_every_window_cost_nothing()
+        {
+            var time = new FakeTimeProvider();
+            using var limiter = new HexRateLimiter(Limits("20/1m,60/1h"), time);
+            for (var i = 0; i < 60; i++) limiter.Seed(RateLimitGroup.RunProject, time.GetUtcNow() - TimeSpan.FromHours(2));
+            Assert.Equal(20, limiter.Available(RateLimitGroup.RunProject));
+        }
+
+        [Fact]
+        public async Task A_pause_from_a_429_holds_every_request_of_the_account()
+        {
+            var time = new FakeTimeProvider();
+            using var limiter = new HexRateLimiter(Limits("20/1m"), time);
+            limiter.PauseUntil(time.GetUtcNow() + TimeSpan.FromSeconds(30));
+            var read = limiter.AcquireAsync(RequestKind.Read, null, default);
+            var trigger = limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            time.Advance(TimeSpan.FromSeconds(29));
+            Assert.False(read.IsCompleted);
+            Assert.False(trigger.IsCompleted);
+            time.Advance(TimeSpan.FromSeconds(1));
+            (await read.WaitAsync(Guard)).Dispose();
+            (await trigger.WaitAsync(Guard)).Dispose();
+        }
+
+        [Fact]
+        public async Task Cancelling_a_wait_ends_it_and_takes_no_permit()
+        {
+            var time = new FakeTimeProvider();
+            using var limiter = new HexRateLimiter(Limits("1/1m"), time);
+            (await limiter.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
+            using var cts = new CancellationTokenSource();
+            var waiting = limiter.AcquireAsync(RequestKind.RunProject, null, cts.Token);
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Guard));
+            time.Advance(TimeSpan.FromMinutes(1));
+            Assert.Equal(1, limiter.Available(RateLimitGroup.RunProject));
+        }
+
+        [Fact]
+        public async Task A_request_blocked_by_one_group_spends_no_permit_of_another()
+        {
+            var time = new FakeTimeProvider();
+            using var limiter = new HexRateLimiter(Limits("1/1m", request: "5/1m"), time);
+            (await limiter.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
+            var blocked = limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            Assert.False(blocked.IsCompleted);
+            Assert.Equal(4, limiter.Available(RateLimitGroup.Request));
+            time.Advance(TimeSpan.FromMinutes(1));
+            (await blocked.WaitAsync(Guard)).Dispose();
+        }
+
+        private static async Task DrainAsync(FakeTimeProvider time, List<Task<RatePermit>> demand, List<TimeSpan> grants, DateTimeOffset start, TimeSpan step, TimeSpan limit)
+        {
+            var pending = demand.ToList();
+            var until = time.GetUtcNow() + limit;
+            while (pending.Count > 0 && time.GetUtcNow() < until)
+            {
+                // Let continuations of released permits run before looking (they run on the thread pool).
+                for (var spin = 0; spin < 50 && pending.Any(t => !t.IsCompleted); spin++)
+                {
+                    var before = pending.Count(t => t.IsCompleted);
+                    await Task.Yield();
+                    await Task.WhenAny(Task.WhenAny(pending), Task.Delay(2));
+                    if (pending.Count(t => t.IsCompleted) == before && spin > 3) break;
+                }
+                foreach (var done in pending.Where(t => t.IsCompleted).ToList())
+                {
+                    pending.Remove(done);
+                    grants.Add(time.GetUtcNow() - start);
+                    (await done).Dispose();
+                }
+                if (pending.Count > 0) time.Advance(step);
+            }
+        }
+
+        private static void AssertNoWindowExceeded(List<TimeSpan> grants, int limit, TimeSpan window)
+        {
+            var sorted = grants.OrderBy(g => g).ToList();
+            for (var i = 0; i < sorted.Count; i++)
+            {
+                var inWindow = sorted.Count(g => g >= sorted[i] && g < sorted[i] + window);
+                Assert.True(inWindow <= limit, $"{inWindow} grants in the {window} from {sorted[i]}, limit {limit}");
+            }
+        }
+    }
+}
