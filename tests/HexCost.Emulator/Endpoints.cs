@@ -90,10 +90,9 @@ internal sealed class Endpoints
             _stats.Throttled();
             if (_options.SendRetryAfter)
             {
-                var seconds = Math.Max(1, (long)Math.Ceiling(decision.RetryAfter.TotalSeconds));
                 ctx.Response.Headers.RetryAfter = _options.RetryAfterAsHttpDate
                     ? DateTimeOffset.FromUnixTimeSeconds(EpochSecondsRoundedUp(decision.ResetAt)).ToString("R", CultureInfo.InvariantCulture)
-                    : seconds.ToString(CultureInfo.InvariantCulture);
+                    : Math.Max(1, (long)Math.Ceiling(decision.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             }
             await TsoaAsync(ctx, 429, "Rate limit exceeded");
             return;
@@ -287,7 +286,7 @@ internal sealed class Endpoints
         }
         if (!project.IsPublished)
         {
-            await TsoaAsync(ctx, 422, "Project has not been published. Publish the project before running it through the API.");
+            await TsoaAsync(ctx, 422, "Project is not published. Publish the project before running it through the API.");
             return;
         }
 
@@ -388,7 +387,7 @@ internal sealed class Endpoints
         if (project is null)
             return TsoaAsync(ctx, 404, "Project not found");
         if (!project.IsPublished)
-            return TsoaAsync(ctx, 422, "Project has not been published. Run history is only available for published projects.");
+            return TsoaAsync(ctx, 422, "Project is not published. Run history is only available for published projects.");
 
         var now = Now;
         IEnumerable<EmulatorRun> runs = _workspace.NewestFirst(project);

@@ -1,5 +1,7 @@
 using System;
 using System.Globalization;
+using System.IO;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -51,18 +53,31 @@ internal static class Program
         }
 
         var stop = new TaskCompletionSource();
-        Console.CancelKeyPress += (_, e) =>
+        void Stop(PosixSignalContext signal)
         {
-            e.Cancel = true;
+            signal.Cancel = true;
             stop.TrySetResult();
-        };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
-        await using var emulator = await HexEmulator.StartAsync(options);
-        Console.WriteLine($"HEX_API_BASE_URL={emulator.BaseUri}");
-        Console.WriteLine($"HEX_API_TOKEN={emulator.Token}");
-        Console.Out.Flush();
-        await stop.Task;
+        HexEmulator emulator;
+        try
+        {
+            emulator = await HexEmulator.StartAsync(options);
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"Cannot listen on {options.Host}:{options.Port}: {e.Message}");
+            return 1;
+        }
+        await using (emulator)
+        {
+            Console.WriteLine($"HEX_API_BASE_URL={emulator.BaseUri}");
+            Console.WriteLine($"HEX_API_TOKEN={emulator.Token}");
+            Console.Out.Flush();
+            await stop.Task;
+        }
         return 0;
     }
 }

@@ -31,6 +31,10 @@ namespace HexCost.Commands
         [Parameter(ParameterSetName = "List")]
         public SwitchParameter IncludeTrashed { get; set; }
 
+        /// <summary>Also list components (reusable cells), which Hex leaves out by default.</summary>
+        [Parameter(ParameterSetName = "List")]
+        public SwitchParameter IncludeComponents { get; set; }
+
         protected override void ProcessRecord()
         {
             if (ParameterSetName == "ById")
@@ -50,7 +54,7 @@ namespace HexCost.Commands
             {
                 page++;
                 EventSink.Progress(new HexProgress(ProgressIds.Paging, "Listing Hex projects", $"Page {page} ({count} projects so far)"));
-                if (!TryAwait(Account.Client.ListProjectsAsync(PageSize, after, IncludeArchived, IncludeTrashed, EventSink, StopToken), null, out var result)) break;
+                if (!TryAwait(Account.Client.ListProjectsAsync(PageSize, after, IncludeArchived, IncludeTrashed, IncludeComponents, EventSink, StopToken), null, out var result)) break;
                 foreach (var resource in result.Values ?? new System.Collections.Generic.List<ProjectResource>())
                 {
                     count++;

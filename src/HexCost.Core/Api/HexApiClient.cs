@@ -59,13 +59,14 @@ namespace HexCost.Api
         public Task<MeResponse> GetMeAsync(IHexEventSink? sink, CancellationToken ct) =>
             GetJsonAsync<MeResponse>("users/me", null, sink, ct);
 
-        public Task<ProjectPage> ListProjectsAsync(int limit, string? after, bool includeArchived, bool includeTrashed,
+        public Task<ProjectPage> ListProjectsAsync(int limit, string? after, bool includeArchived, bool includeTrashed, bool includeComponents,
             IHexEventSink? sink, CancellationToken ct)
         {
             var query = new StringBuilder("projects?limit=").Append(limit.ToString(CultureInfo.InvariantCulture));
             if (after != null) query.Append("&after=").Append(Uri.EscapeDataString(after));
             if (includeArchived) query.Append("&includeArchived=true");
             if (includeTrashed) query.Append("&includeTrashed=true");
+            if (includeComponents) query.Append("&includeComponents=true");
             return GetJsonAsync<ProjectPage>(query.ToString(), null, sink, ct);
         }
 

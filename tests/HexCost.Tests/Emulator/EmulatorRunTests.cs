@@ -115,7 +115,7 @@ public sealed class EmulatorRunTests
         var draft = h.Workspace.Projects.First(p => !p.IsPublished);
         using var trigger = await h.PostAsync($"projects/{draft.Id}/runs");
         var body = await EmulatorHarness.ReadAsync(trigger, HttpStatusCode.UnprocessableEntity);
-        Assert.Contains("not been published", (string?)body["reason"]);
+        Assert.Contains("not published", (string?)body["reason"]);
         Assert.NotNull((string?)body["traceId"]);
         await h.GetJsonAsync($"projects/{draft.Id}/runs", HttpStatusCode.UnprocessableEntity);
         Assert.Equal(0, h.Stats.RunsCreated);

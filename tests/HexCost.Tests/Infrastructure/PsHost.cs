@@ -22,12 +22,13 @@ namespace HexCost.Tests.Infrastructure
 
         public Runspace Runspace => _runspace;
 
-        /// <summary>Runs a script; arguments are $args[0..]. Errors are collected, not thrown.</summary>
+        /// <summary>Runs a script; arguments are $args[0..]. Errors are collected, not thrown: a terminating error
+        /// (ThrowTerminatingError) ends the script and lands in <see cref="PsResult.Terminating"/>.</summary>
         public PsResult Run(string script, params object?[] args)
         {
             using var ps = System.Management.Automation.PowerShell.Create();
             ps.Runspace = _runspace;
-            ps.AddScript(script);
+            ps.AddScript("try {\n" + script + "\n} catch { throw }");
             foreach (var arg in args) ps.AddArgument(arg);
             var result = new PsResult();
             try
