@@ -54,7 +54,7 @@ public sealed class EmulatorOptions
     /// <summary>Number of demo projects (12 covers every kind; larger counts add generated projects).</summary>
     public int ProjectCount { get; set; } = 12;
 
-    /// <summary>Seed for the demo workspace, run ids and fault injection.</summary>
+    /// <summary>Seed for the demo workspace (projects, users, run history) and for fault injection.</summary>
     public int Seed { get; set; } = 42;
 
     /// <summary>Time a triggered run spends PENDING before it is RUNNING.</summary>

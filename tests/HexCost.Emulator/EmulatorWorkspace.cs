@@ -10,7 +10,8 @@ internal enum CancelResult { NotFound, AlreadyFinished, Cancelled }
 
 /// <summary>
 /// The emulated workspace: one org, its users, projects and runs. All members are thread-safe; collections are snapshots.
-/// The token's user is the first user, an ADMIN.
+/// The token's user is the first user, an ADMIN. Demo content is deterministic from the seed; ids of projects, users and
+/// runs created later are random, as Hex's are.
 /// </summary>
 public sealed class EmulatorWorkspace
 {
@@ -21,14 +22,12 @@ public sealed class EmulatorWorkspace
     private readonly Dictionary<string, EmulatorProject> _projectsById = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, EmulatorRun> _runsById = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<EmulatorRun> _liveRuns = [];
-    private readonly Random _ids;
     private readonly Dictionary<string, KeysetEntry<EmulatorProject>[]> _sortedProjects = new(StringComparer.Ordinal);
 
     internal EmulatorWorkspace(EmulatorOptions options)
     {
         _options = options;
         GeneratedAt = DemoWorkspace.Millis(options.Time.GetUtcNow());
-        _ids = new Random(DemoWorkspace.Mix(options.Seed, -1, 0x1D5));
         OrgId = DemoWorkspace.OrgId(options.Seed);
         _users = DemoWorkspace.Users(options.Seed, GeneratedAt);
         TokenUser = _users[0];
@@ -263,25 +262,17 @@ public sealed class EmulatorWorkspace
         }
     }
 
-    internal string NextGuid()
-    {
-        lock (_gate)
-            return DemoWorkspace.NewGuid(_ids);
-    }
+    internal static string NextGuid() => Guid.NewGuid().ToString();
 
-    internal string NextTraceId()
-    {
-        lock (_gate)
-            return DemoWorkspace.NewTraceId(_ids);
-    }
+    internal static string NextTraceId() => Guid.NewGuid().ToString("N");
 
     private EmulatorRun NewRun(EmulatorProject project, string trigger, string userId, DateTimeOffset createdAt, string outcome,
         TimeSpan duration, RunRequest request)
     {
         var start = createdAt + _options.PendingDuration;
         DateTimeOffset? end = duration < TimeSpan.Zero || duration >= DateTimeOffset.MaxValue - start ? null : start + duration;
-        return new EmulatorRun(_options.Time, project.Id, DemoWorkspace.NewGuid(_ids), trigger, userId, createdAt, start, end, outcome,
-            project.ProjectVersion, DemoWorkspace.NewTraceId(_ids))
+        return new EmulatorRun(_options.Time, project.Id, NextGuid(), trigger, userId, createdAt, start, end, outcome,
+            project.ProjectVersion, NextTraceId())
         {
             InputParamsJson = request.InputParamsJson,
             ViewId = request.ViewId,

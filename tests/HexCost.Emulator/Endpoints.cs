@@ -312,14 +312,14 @@ internal sealed class Endpoints
             var notFound = inputParams.Value.EnumerateObject().Select(p => p.Name).Where(n => !project.InputNames.Contains(n)).ToArray();
             if (notFound.Length > 0)
             {
-                await JsonAsync(ctx, 422, new { traceId = _workspace.NextTraceId(), invalid = Array.Empty<object>(), notFound });
+                await JsonAsync(ctx, 422, new { traceId = EmulatorWorkspace.NextTraceId(), invalid = Array.Empty<object>(), notFound });
                 return;
             }
         }
 
         if (body.DryRun)
         {
-            await JsonAsync(ctx, 201, RunCreated(project.Id, _workspace.NextGuid(), project.ProjectVersion, _workspace.NextTraceId()));
+            await JsonAsync(ctx, 201, RunCreated(project.Id, EmulatorWorkspace.NextGuid(), project.ProjectVersion, EmulatorWorkspace.NextTraceId()));
             return;
         }
 
@@ -414,7 +414,7 @@ internal sealed class Endpoints
             runs = page,
             nextPage = (long)offset + limit < matching.Count ? PageUrl(offset + limit) : null,
             previousPage = offset > 0 ? PageUrl(Math.Max(0, offset - limit)) : null,
-            traceId = _workspace.NextTraceId(),
+            traceId = EmulatorWorkspace.NextTraceId(),
         });
     }
 
@@ -564,8 +564,8 @@ internal sealed class Endpoints
 
     private Task TsoaAsync(HttpContext ctx, int status, string reason, string? details = null) =>
         details is null
-            ? JsonAsync(ctx, status, new { reason, traceId = _workspace.NextTraceId() })
-            : JsonAsync(ctx, status, new { reason, details, traceId = _workspace.NextTraceId() });
+            ? JsonAsync(ctx, status, new { reason, traceId = EmulatorWorkspace.NextTraceId() })
+            : JsonAsync(ctx, status, new { reason, details, traceId = EmulatorWorkspace.NextTraceId() });
 
     private static Task OrpcAsync(HttpContext ctx, int status, string code, string message, string? issue = null) =>
         JsonAsync(ctx, status, new { code, message, issues = issue is null ? [] : new[] { new { message = issue } } });

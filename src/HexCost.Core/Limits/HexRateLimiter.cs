@@ -143,7 +143,7 @@ namespace HexCost.Limits
                 var now = _time.GetUtcNow();
                 foreach (var gate in _gates[group])
                 {
-                    var releaseAt = respondedAt + gate.Window.Window;
+                    var releaseAt = respondedAt + gate.Window.Window + Slack(gate.Window.Window);
                     if (releaseAt <= now) continue;
                     var lease = gate.Limiter.AttemptAcquire(1);
                     if (!lease.IsAcquired)
@@ -195,7 +195,8 @@ namespace HexCost.Limits
                         lease.Dispose();
                         continue;
                     }
-                    ScheduleRelease(gate, lease, gate.Window.Window, now + gate.Window.Window);
+                    var hold = gate.Window.Window + Slack(gate.Window.Window);
+                    ScheduleRelease(gate, lease, hold, now + hold);
                 }
             }
         }
@@ -207,11 +208,21 @@ namespace HexCost.Limits
             pending.Timer = _time.CreateTimer(_ => OnRelease(gate, pending), null, after, Timeout.InfiniteTimeSpan);
         }
 
+        /// <summary>Slack added to every hold: system timers may fire a few milliseconds before the wall clock
+        /// reaches their due time, and a permit freed early could land one request inside the server's window.</summary>
+        internal static TimeSpan Slack(TimeSpan window) => TimeSpan.FromMilliseconds(20) + TimeSpan.FromTicks(window.Ticks / 1000);
+
         private void OnRelease(WindowGate gate, PendingRelease pending)
         {
             TaskCompletionSource<bool> signal;
             lock (_sync)
             {
+                var early = pending.At - _time.GetUtcNow();
+                if (early > TimeSpan.Zero && gate.Pending.Contains(pending))
+                {
+                    pending.Timer?.Change(early, Timeout.InfiniteTimeSpan);
+                    return;
+                }
                 if (!gate.Pending.Remove(pending)) return;
                 pending.Lease.Dispose();
                 pending.Timer?.Dispose();

@@ -13,6 +13,10 @@ namespace HexCost.Tests.Core
     public class RateLimiterTests
     {
         private static readonly TimeSpan Guard = TimeSpan.FromSeconds(10);
+        private static readonly TimeSpan Tick = TimeSpan.FromTicks(1);
+
+        /// <summary>How long a permit of a window is held after its response.</summary>
+        private static TimeSpan Hold(TimeSpan window) => window + HexRateLimiter.Slack(window);
 
         private static RateLimitSettings Limits(string runProject, string request = "1000/1m", string read = "1000/1m") =>
             RateLimitSettings.Parse(new Hashtable { ["RunProject"] = runProject.Split(','), ["Request"] = request, ["Read"] = read.Split(',') });
@@ -21,25 +25,28 @@ namespace HexCost.Tests.Core
         public async Task Chained_windows_hold_exactly_at_the_window_edges()
         {
             var time = new FakeTimeProvider();
+            var h10 = Hold(TimeSpan.FromSeconds(10));
+            var h60 = Hold(TimeSpan.FromSeconds(60));
             using var limiter = new HexRateLimiter(Limits("3/10s,5/60s"), time);
             for (var i = 0; i < 3; i++) (await limiter.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
 
             var fourth = limiter.AcquireAsync(RequestKind.RunProject, null, default);
-            time.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
+            time.Advance(h10 - Tick);
             Assert.False(fourth.IsCompleted);
-            time.Advance(TimeSpan.FromTicks(1));
+            time.Advance(Tick);
             (await fourth.WaitAsync(Guard)).Dispose();
             (await limiter.AcquireAsync(RequestKind.RunProject, null, default).WaitAsync(Guard)).Dispose();
 
-            // t = 25 s: the 10 s window is free again, but the 60 s window holds five until t = 60 s.
+            // 15 s later the 10 s window is free again, but the 60 s window holds five until the first three age out.
             time.Advance(TimeSpan.FromSeconds(15));
             Assert.Equal(0, limiter.Available(RateLimitGroup.RunProject));
             var sixth = limiter.AcquireAsync(RequestKind.RunProject, null, default);
-            time.Advance(TimeSpan.FromSeconds(34));
+            var untilFree = h60 - h10 - TimeSpan.FromSeconds(15);
+            time.Advance(untilFree - Tick);
             Assert.False(sixth.IsCompleted);
-            time.Advance(TimeSpan.FromSeconds(1));
+            time.Advance(Tick);
             var permit = await sixth.WaitAsync(Guard);
-            Assert.Equal(TimeSpan.FromSeconds(35), permit.Waited);
+            Assert.Equal(untilFree, permit.Waited);
             permit.Dispose();
         }
 
@@ -53,9 +60,9 @@ namespace HexCost.Tests.Core
             var next = limiter.AcquireAsync(RequestKind.RunProject, null, default);
             Assert.False(next.IsCompleted);
             slow.Dispose();
-            time.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
+            time.Advance(Hold(TimeSpan.FromSeconds(10)) - Tick);
             Assert.False(next.IsCompleted);
-            time.Advance(TimeSpan.FromTicks(1));
+            time.Advance(Tick);
             (await next.WaitAsync(Guard)).Dispose();
         }
 
@@ -71,12 +78,13 @@ namespace HexCost.Tests.Core
             for (var i = 0; i < 20; i++) { (await limiter.AcquireAsync(RequestKind.RunProject, null, default)).Dispose(); grants.Add(time.GetUtcNow() - start); }
             time.Advance(TimeSpan.FromMinutes(5));
             var burst = Enumerable.Range(0, 40).Select(_ => limiter.AcquireAsync(RequestKind.RunProject, null, default)).ToList();
-            await DrainAsync(time, burst, grants, start, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+            await DrainAsync(limiter, time, burst, grants, start, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
 
             Assert.Equal(60, grants.Count);
             AssertNoWindowExceeded(grants, 20, TimeSpan.FromMinutes(1));
             AssertNoWindowExceeded(grants, 60, TimeSpan.FromHours(1));
-            Assert.Equal(TimeSpan.FromMinutes(6), grants[59]); // 20 at 5:00, 20 at 6:00: as fast as 20/min allows
+            Assert.Equal(TimeSpan.FromMinutes(5), grants[39]); // 20 at 5:00 after the idle spell, not 40
+            Assert.InRange(grants[59], TimeSpan.FromMinutes(6), TimeSpan.FromMinutes(6) + TimeSpan.FromSeconds(2)); // then as fast as 20/min allows
         }
 
         [Fact]
@@ -87,13 +95,13 @@ namespace HexCost.Tests.Core
             var start = time.GetUtcNow();
             var grants = new List<TimeSpan>();
             var demand = Enumerable.Range(0, 80).Select(_ => limiter.AcquireAsync(RequestKind.RunProject, null, default)).ToList();
-            await DrainAsync(time, demand, grants, start, TimeSpan.FromMinutes(1), TimeSpan.FromHours(2));
+            await DrainAsync(limiter, time, demand, grants, start, TimeSpan.FromSeconds(10), TimeSpan.FromHours(2));
 
             Assert.Equal(80, grants.Count);
             AssertNoWindowExceeded(grants, 20, TimeSpan.FromMinutes(1));
             AssertNoWindowExceeded(grants, 60, TimeSpan.FromHours(1));
-            Assert.Equal(TimeSpan.FromMinutes(2), grants[59]);
-            Assert.Equal(TimeSpan.FromHours(1), grants[60]);
+            Assert.InRange(grants[59], TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(30));
+            Assert.InRange(grants[60], TimeSpan.FromHours(1), TimeSpan.FromHours(1) + TimeSpan.FromSeconds(20));
         }
 
         [Fact]
@@ -107,11 +115,12 @@ namespace HexCost.Tests.Core
             Assert.Equal(0, limiter.Available(RateLimitGroup.RunProject));
 
             var first = limiter.AcquireAsync(RequestKind.RunProject, null, default);
-            time.Advance(TimeSpan.FromMinutes(28) - TimeSpan.FromTicks(1));
+            var untilFree = Hold(TimeSpan.FromHours(1)) - TimeSpan.FromMinutes(32);
+            time.Advance(untilFree - Tick);
             Assert.False(first.IsCompleted);
-            time.Advance(TimeSpan.FromTicks(1));
+            time.Advance(Tick);
             var permit = await first.WaitAsync(Guard);
-            Assert.Equal(TimeSpan.FromMinutes(28), permit.Waited);
+            Assert.Equal(untilFree, permit.Waited);
             permit.Dispose();
         }
 
@@ -150,7 +159,7 @@ namespace HexCost.Tests.Core
             var waiting = limiter.AcquireAsync(RequestKind.RunProject, null, cts.Token);
             cts.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Guard));
-            time.Advance(TimeSpan.FromMinutes(1));
+            time.Advance(Hold(TimeSpan.FromMinutes(1)));
             Assert.Equal(1, limiter.Available(RateLimitGroup.RunProject));
         }
 
@@ -163,24 +172,22 @@ namespace HexCost.Tests.Core
             var blocked = limiter.AcquireAsync(RequestKind.RunProject, null, default);
             Assert.False(blocked.IsCompleted);
             Assert.Equal(4, limiter.Available(RateLimitGroup.Request));
-            time.Advance(TimeSpan.FromMinutes(1));
+            time.Advance(Hold(TimeSpan.FromMinutes(1)));
             (await blocked.WaitAsync(Guard)).Dispose();
         }
 
-        private static async Task DrainAsync(FakeTimeProvider time, List<Task<RatePermit>> demand, List<TimeSpan> grants, DateTimeOffset start, TimeSpan step, TimeSpan limit)
+        /// <summary>Advances fake time in steps, recording when each demanded permit is granted. After each step it
+        /// waits (briefly, in real time) only while a permit is free and someone still waits for it.</summary>
+        private static async Task DrainAsync(HexRateLimiter limiter, FakeTimeProvider time, List<Task<RatePermit>> demand, List<TimeSpan> grants,
+            DateTimeOffset start, TimeSpan step, TimeSpan limit)
         {
             var pending = demand.ToList();
             var until = time.GetUtcNow() + limit;
             while (pending.Count > 0 && time.GetUtcNow() < until)
             {
-                // Let continuations of released permits run before looking (they run on the thread pool).
-                for (var spin = 0; spin < 50 && pending.Any(t => !t.IsCompleted); spin++)
-                {
-                    var before = pending.Count(t => t.IsCompleted);
-                    await Task.Yield();
-                    await Task.WhenAny(Task.WhenAny(pending), Task.Delay(2));
-                    if (pending.Count(t => t.IsCompleted) == before && spin > 3) break;
-                }
+                var settle = DateTime.UtcNow.AddSeconds(2);
+                while (pending.Any(t => !t.IsCompleted) && limiter.Available(RateLimitGroup.RunProject) > 0 && DateTime.UtcNow < settle)
+                    await Task.WhenAny(Task.WhenAny(pending), Task.Delay(1));
                 foreach (var done in pending.Where(t => t.IsCompleted).ToList())
                 {
                     pending.Remove(done);
