@@ -28,7 +28,14 @@ namespace HexCost.Commands.Infrastructure
         /// <summary>Queues a pipeline-thread action (e.g. WriteObject of a result produced in the background).</summary>
         protected void Post(Action action)
         {
-            if (!_events.IsAddingCompleted) _events.Add(action);
+            try
+            {
+                _events.Add(action);
+            }
+            catch (InvalidOperationException)
+            {
+                // Completed or disposed: the cmdlet has ended, and background work that outlives it (a shared poll) has no one to tell.
+            }
         }
 
         /// <summary>Blocks until <paramref name="task"/> ends, writing queued events meanwhile; Ctrl+C ends the wait within a pump interval.</summary>

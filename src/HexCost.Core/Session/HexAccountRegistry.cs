@@ -93,6 +93,10 @@ namespace HexCost.Session
                 {
                     sink?.Warning($"This account is already connected in this process with state in {account.StateRoot}; HexCost keeps using it (one ledger and limiter per account). Disconnect-Hex everywhere first to move it.");
                 }
+                if (account.Limiter.Settings.ToString() != options.RateLimits.ToString())
+                {
+                    sink?.Warning($"This account is already connected in this process with the limits {account.Limiter.Settings}; HexCost keeps them, since one limiter serves every runspace. Disconnect-Hex everywhere first to change them.");
+                }
                 account.AddReference();
                 return account;
             }
