@@ -1,0 +1,61 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Reflection;
+using System.Security;
+
+// Usage: HexCost.ModuleHost <manifest> <baseUri> <token> <statePath> [--preload-pwsh76]
+// Imports the module into a fresh runspace, connects, runs a project twice with one source version, and prints
+// one line per fact; exits 0 when the second run came from the cache.
+if (args.Length < 4)
+{
+    Console.Error.WriteLine("usage: HexCost.ModuleHost <manifest> <baseUri> <token> <statePath> [--preload-pwsh76]");
+    return 2;
+}
+if (args.Contains("--preload-pwsh76"))
+{
+    // What pwsh 7.6 has loaded before any module: Microsoft.Bcl.AsyncInterfaces 10.0 and .NET 10's System.Text.Json.
+    foreach (var name in new[] { "Microsoft.Bcl.AsyncInterfaces", "System.Text.Json", "System.Threading.RateLimiting", "Microsoft.Extensions.Caching.Memory", "Microsoft.Extensions.Primitives" })
+    {
+        try { Console.WriteLine($"preloaded {Assembly.Load(new AssemblyName(name)).GetName()}"); }
+        catch (System.IO.FileNotFoundException) { Console.WriteLine($"not in this host: {name}"); }
+    }
+}
+
+var token = new SecureString();
+foreach (var c in args[2]) token.AppendChar(c);
+using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+runspace.Open();
+using var ps = PowerShell.Create();
+ps.Runspace = runspace;
+ps.AddScript("""
+    param($Manifest, $BaseUri, $Token, $StatePath)
+    $ErrorActionPreference = 'Stop'
+    Import-Module $Manifest
+    Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ Read = '600/1m'; Request = '600/1m' } | Out-Null
+    $project = @(Get-HexProject | Where-Object { $_.LastPublishedAt -and -not $_.Title.StartsWith('Failing') })[0]
+    $first = $project | Invoke-HexRun -SourceVersion 'host-v1' -Wait
+    $second = $project | Invoke-HexRun -SourceVersion 'host-v1' -Wait
+    "first=$($first.Status) fromCache=$($first.FromCache)"
+    "second=$($second.Status) fromCache=$($second.FromCache) sameRun=$($first.RunId -eq $second.RunId)"
+    """);
+ps.AddParameter("Manifest", args[0]).AddParameter("BaseUri", args[1]).AddParameter("Token", token).AddParameter("StatePath", args[3]);
+try
+{
+    foreach (var line in ps.Invoke()) Console.WriteLine(line);
+}
+catch (RuntimeException ex)
+{
+    Console.WriteLine($"error {ex.ErrorRecord.FullyQualifiedErrorId}: {ex.Message}");
+    Console.WriteLine(ex.ErrorRecord.Exception);
+    return 1;
+}
+foreach (var error in ps.Streams.Error) Console.WriteLine($"error {error.FullyQualifiedErrorId}: {error}");
+foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies().Where(a => !a.IsDynamic).OrderBy(a => a.GetName().Name))
+{
+    var name = assembly.GetName();
+    if (name.Name is "Polly.Core" or "Microsoft.Extensions.Caching.Memory" or "System.Threading.RateLimiting" or "System.Text.Json" or "Microsoft.Bcl.AsyncInterfaces" or "HexCost.Core")
+        Console.WriteLine($"loaded {name.Name} {name.Version} from {assembly.Location}");
+}
+return ps.HadErrors ? 1 : 0;

@@ -1,0 +1,56 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Threading.Tasks;
+using HexCost.Tests.Infrastructure;
+using Xunit;
+
+namespace HexCost.Tests.Module
+{
+    /// <summary>
+    /// The test runspace lives in a process that already has every HexCost dependency on its load path, which hides
+    /// loading problems. These tests import the module in separate host processes that, like pwsh, have only the
+    /// engine: one bare (pwsh 7.4: dependencies must resolve from the module folder), one carrying the 10.0 versions
+    /// pwsh 7.6 has already loaded (the module's references must bind to them).
+    /// </summary>
+    public class BareHostTests
+    {
+        [Theory]
+        [InlineData("HexCost.ModuleHost")]
+        [InlineData("HexCost.ModuleHost.Pwsh76")]
+        public async Task The_module_loads_and_runs_in_a_host_with_only_the_engine(string host)
+        {
+            await using var world = await HexWorld.StartAsync();
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+            var hostDll = Path.Combine(Repo.Root, "tests", host, "bin", configuration, "net10.0", host + ".dll");
+            Assert.True(File.Exists(hostDll), hostDll + " is not built");
+
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in new[] { hostDll, Repo.Manifest, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path, "--preload-pwsh76" })
+                start.ArgumentList.Add(arg);
+            using var process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var errors = process.StandardError.ReadToEndAsync();
+            var exited = process.WaitForExitAsync();
+            if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(2))) != exited)
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail("the host did not finish within 2 minutes");
+            }
+            var text = await output + await errors;
+            Assert.True(process.ExitCode == 0, text);
+            Assert.Contains("second=COMPLETED fromCache=True sameRun=True", text);
+            Assert.DoesNotContain(world.Emulator.Token, text);
+            Assert.Equal(1, world.Stats.RunsCreated);
+            if (host.EndsWith("Pwsh76"))
+            {
+                Assert.Contains("loaded System.Threading.RateLimiting 10.0.0.0", text);
+                Assert.Contains("loaded Microsoft.Extensions.Caching.Memory 10.0.0.0", text);
+            }
+            else
+            {
+                Assert.Contains("loaded Polly.Core 8.0.0.0 from " + Repo.ModuleBin("net8.0"), text);
+            }
+        }
+    }
+}
