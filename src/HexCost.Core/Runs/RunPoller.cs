@@ -80,6 +80,18 @@ namespace HexCost.Runs
             }
         }
 
+        /// <summary>A run's next poll: one full round of the loop at most, but sooner while the run is young
+        /// (its age since the watch began), so short runs are seen ending promptly.</summary>
+        private DateTimeOffset NextDue(Watch watch, int inFlight)
+        {
+            var now = _account.Time.GetUtcNow();
+            var spacing = LoopSpacing();
+            var round = TimeSpan.FromTicks(spacing.Ticks * inFlight);
+            var age = now - watch.Started;
+            var wait = age < round ? (age > spacing ? age : spacing) : round;
+            return now + wait;
+        }
+
         private async Task LoopAsync()
         {
             var lifetime = _account.Lifetime;
@@ -141,7 +153,7 @@ namespace HexCost.Runs
                     listeners = watch.Listeners.ToArray();
                     count = _watches.Count;
                     if (RunStatuses.IsTerminal(status.Status)) _watches.Remove(watch.RunId);
-                    else watch.Due = _account.Time.GetUtcNow() + TimeSpan.FromTicks(LoopSpacing().Ticks * count);
+                    else watch.Due = NextDue(watch, count);
                 }
                 foreach (var listener in listeners) listener(status);
                 if (RunStatuses.IsTerminal(status.Status)) watch.Done.TrySetResult(status);
@@ -174,6 +186,7 @@ namespace HexCost.Runs
         {
             public Watch(string projectId, string runId, IHexEventSink sink, DateTimeOffset due)
             {
+                Started = due;
                 ProjectId = projectId;
                 RunId = runId;
                 Sink = sink;
@@ -183,6 +196,7 @@ namespace HexCost.Runs
             public string ProjectId { get; }
             public string RunId { get; }
             public IHexEventSink Sink { get; }
+            public DateTimeOffset Started { get; }
             public DateTimeOffset Due { get; set; }
             public int Waiters { get; set; }
             public int Failures { get; set; }

@@ -1,0 +1,210 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Tasks;
+
+namespace HexCost.Benchmarks;
+
+/// <summary>
+/// HexCost against a naive peer client on the emulator, with Hex's limits scaled down, plus Import-Module time.
+/// Usage: dotnet run -c Release --project tests/HexCost.Benchmarks [-- --runs 120 --scale 60 --projects 12
+/// --throttle 25 --pending-ms 20 --run-ms 200 --import-samples 7 --out path/results.md]
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 2 && args[0] == ImportTimer.ProbeSwitch) return ImportTimer.Probe(args[1]);
+
+        Settings settings;
+        try
+        {
+            settings = Parse(args);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/HexCost.Benchmarks [-- --runs 120 --scale 60 --projects 12 --throttle 25 --pending-ms 20 --run-ms 200 --import-samples 7 --out FILE]");
+            return 2;
+        }
+
+        var root = FindRepoRoot();
+        var manifest = Path.Combine(root, "HexCost.psd1");
+        var resultsPath = settings.ResultsPath ?? Path.Combine(root, "tests", "HexCost.Benchmarks", "results.md");
+        var limits = new ScaledLimits(settings.Scale);
+        var (minimum, formula) = limits.TheoreticalMinimum(settings);
+        var deadline = TimeSpan.FromTicks(minimum.Ticks * 4) + TimeSpan.FromSeconds(60);
+        var command = "dotnet run -c Release --project tests/HexCost.Benchmarks" + (args.Length > 0 ? " -- " + string.Join(" ", args) : "");
+        var started = DateTimeOffset.UtcNow;
+
+        Console.WriteLine($"HexCost benchmark: {settings.Runs} runs over {settings.Projects} projects, limits scaled 1/{F(settings.Scale, "0.##")} " +
+                          $"(minute = {ScaledLimits.Seconds(limits.Minute)}, hour = {ScaledLimits.Seconds(limits.Hour)}), runs {Ms(settings.Pending)} pending + {Ms(settings.RunDuration)} running.");
+        Console.WriteLine($"Expected: HexCost ~{F(minimum.TotalSeconds, "0")} s, naive longer; about {F((minimum.TotalSeconds * 2.1 + 20) / 60, "0.0")} min in all.");
+
+        Console.WriteLine($"[1/3] Import-Module time ({settings.ImportSamples} samples each)...");
+        var import = ImportTimer.Measure(manifest, settings.ImportSamples);
+
+        Console.WriteLine("[2/3] HexCost: Connect-Hex -RateLimit " + limits.ClientLimitsText() + "; $projects | Invoke-HexRun -Wait -ThrottleLimit " + settings.ThrottleLimit + " ...");
+        var hex = await HexCostScenario.RunAsync(settings, limits, manifest, deadline);
+        Console.WriteLine($"      done: {Seconds(hex.Makespan)} s, {hex.Throttled429} x 429.");
+
+        Console.WriteLine($"[3/3] Naive baseline: batches of {NaiveScenario.BatchSize}, sleep {ScaledLimits.Seconds(limits.Minute)} between, poll every {ScaledLimits.Seconds(NaiveScenario.PollInterval(limits))} ...");
+        var naive = await NaiveScenario.RunAsync(settings, limits, deadline);
+        Console.WriteLine($"      done: {Seconds(naive.Makespan)} s, {naive.Throttled429} x 429.");
+
+        var report = Report(settings, limits, minimum, formula, hex, naive, import);
+        Console.WriteLine();
+        Console.WriteLine(report.Console);
+
+        var markdown = new StringBuilder()
+            .AppendLine("# HexCost benchmark results")
+            .AppendLine()
+            .AppendLine($"- Command: `{command}` (from the repository root)")
+            .AppendLine($"- Date: {started:yyyy-MM-dd HH:mm} UTC, took {F((DateTimeOffset.UtcNow - started).TotalMinutes, "0.0")} min")
+            .AppendLine($"- Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}, System.Management.Automation {typeof(System.Management.Automation.PowerShell).Assembly.GetName().Version}")
+            .AppendLine($"- Settings: {settings.Runs} runs over {settings.Projects} projects; scale 1/{F(settings.Scale, "0.##")} (minute = {ScaledLimits.Seconds(limits.Minute)}, hour = {ScaledLimits.Seconds(limits.Hour)}); " +
+                        $"run = {Ms(settings.Pending)} pending + {Ms(settings.RunDuration)} running; emulator windows fixed from the first request, Retry-After sent")
+            .AppendLine($"- HexCost: `Connect-Hex -RateLimit {limits.ClientLimitsText()}`, then `$projects | Invoke-HexRun -Wait -ThrottleLimit {settings.ThrottleLimit}` in a fresh runspace")
+            .AppendLine($"- Naive: HttpClient; batches of {NaiveScenario.BatchSize} triggers then sleep {ScaledLimits.Seconds(limits.Minute)}; on 429/503 sleep Retry-After, else {ScaledLimits.Seconds(NaiveScenario.FixedRetry(limits))}; poll each run every {ScaledLimits.Seconds(NaiveScenario.PollInterval(limits))}")
+            .AppendLine()
+            .Append(report.Markdown);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!);
+        File.WriteAllText(resultsPath, markdown.ToString());
+        Console.WriteLine($"Written to {resultsPath}");
+        return 0;
+    }
+
+    private static (string Console, string Markdown) Report(Settings settings, ScaledLimits limits, TimeSpan minimum, string formula,
+        Outcome hex, Outcome naive, ImportResult import)
+    {
+        string Ratio(Outcome o) => o.Makespan is { } m ? F(m.TotalSeconds / minimum.TotalSeconds, "0.000") : "n/a";
+        var rows = new List<string[]>
+        {
+            new[] { "Metric", "HexCost", "Naive" },
+            new[] { "Makespan: first trigger -> last run seen ended (s)", Seconds(hex.Makespan), Seconds(naive.Makespan) },
+            new[] { "  last trigger accepted (s)", Seconds(hex.LastTrigger), Seconds(naive.LastTrigger) },
+            new[] { "  last run ended, emulator clock (s)", Seconds(hex.ServerMakespan), Seconds(naive.ServerMakespan) },
+            new[] { "  lag: last run ended -> client saw it (s)", Seconds(hex.Makespan - hex.ServerMakespan), Seconds(naive.Makespan - naive.ServerMakespan) },
+            new[] { "Theoretical minimum (s)", Seconds(minimum), Seconds(minimum) },
+            new[] { "Ratio makespan / minimum", Ratio(hex), Ratio(naive) },
+            new[] { "429 responses", I(hex.Throttled429), I(naive.Throttled429) },
+            new[] { "503 responses (kernel limit)", I(hex.Kernel503), I(naive.Kernel503) },
+            new[] { $"Runs created (must be {settings.Runs})", I(hex.RunsCreated), I(naive.RunsCreated) },
+            new[] { "Runs seen COMPLETED by the client", I(hex.Completed), I(naive.Completed) },
+            new[] { "Total requests", I(hex.TotalRequests), I(naive.TotalRequests) },
+            new[] { "  RunProject requests", I(hex.TriggerRequests), I(naive.TriggerRequests) },
+            new[] { "  GetRunStatus requests", I(hex.StatusRequests), I(naive.StatusRequests) },
+            new[] { "Errors", I(hex.Errors), I(naive.Errors) },
+        };
+
+        var verdict = Verdict(hex, minimum, settings.Runs);
+        var notes = new List<string> { formula, "HexCost target: ratio <= 1.05 and 0 x 429 -> " + verdict };
+        foreach (var o in new[] { hex, naive })
+        {
+            notes.Add($"{o.Name} trigger bursts (count @ from-to s after the first): " +
+                      string.Join(", ", o.Bursts(limits.Minute).Select(b => $"{b.Count} @ {F(b.From.TotalSeconds, "0.000")}-{F(b.To.TotalSeconds, "0.000")}")));
+            if (o.Setup != null) notes.Add($"{o.Name} setup: {o.Setup}");
+            if (o.Note != null) notes.Add($"{o.Name}: {o.Note}");
+        }
+
+        var importRows = new List<string[]>
+        {
+            new[] { "Import-Module (median of " + import.Samples + ")", "open runspace (ms)", "Import-Module (ms)" },
+            new[] { "HexCost.psd1, new process each (cold)", F(import.HexCostCold.OpenMs, "0.0"), F(import.HexCostCold.ImportMs, "0.0") },
+            new[] { "empty script module, new process each (cold)", F(import.EmptyCold.OpenMs, "0.0"), F(import.EmptyCold.ImportMs, "0.0") },
+            new[] { "ratio HexCost / empty (cold)", "", F(import.HexCostCold.ImportMs / import.EmptyCold.ImportMs, "0.00") + "x" },
+            new[] { "HexCost.psd1, fresh runspace, same process (warm)", F(import.HexCostWarm.OpenMs, "0.0"), F(import.HexCostWarm.ImportMs, "0.0") },
+            new[] { "empty script module, fresh runspace (warm)", F(import.EmptyWarm.OpenMs, "0.0"), F(import.EmptyWarm.ImportMs, "0.0") },
+            new[] { "ratio HexCost / empty (warm)", "", F(import.HexCostWarm.ImportMs / import.EmptyWarm.ImportMs, "0.00") + "x" },
+            new[] { "cold HexCost import / cold bare runspace open", "", F(import.HexCostCold.ImportMs / import.HexCostCold.OpenMs, "0.00") + "x" },
+        };
+
+        var console = new StringBuilder().Append(TextTable(rows));
+        foreach (var n in notes) console.AppendLine(n);
+        console.AppendLine().Append(TextTable(importRows));
+
+        var md = new StringBuilder().AppendLine("## Throughput: " + settings.Runs + " runs").AppendLine().Append(MarkdownTable(rows)).AppendLine();
+        foreach (var n in notes) md.AppendLine("- " + n.Replace("*", "\\*"));
+        md.AppendLine().AppendLine("## Import-Module time").AppendLine().Append(MarkdownTable(importRows)).AppendLine()
+          .AppendLine("Cold: each sample is a new process that opens one runspace and imports one module. Warm: fresh runspaces in one process " +
+                      "(the module's assemblies stay loaded after the first import). Samples of HexCost and the empty module are interleaved.");
+        return (console.ToString(), md.ToString());
+    }
+
+    private static string Verdict(Outcome hex, TimeSpan minimum, int runs)
+    {
+        var misses = new List<string>();
+        if (hex.Makespan is not { } m) misses.Add("did not finish");
+        else if (m.TotalSeconds / minimum.TotalSeconds > 1.05) misses.Add($"ratio {F(m.TotalSeconds / minimum.TotalSeconds, "0.000")}");
+        if (hex.Throttled429 > 0) misses.Add($"{hex.Throttled429} x 429");
+        if (hex.RunsCreated != runs) misses.Add($"{hex.RunsCreated} runs created instead of {runs}");
+        return misses.Count == 0 ? "MET" : "MISSED (" + string.Join(", ", misses) + ")";
+    }
+
+    private static string TextTable(List<string[]> rows)
+    {
+        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        var sb = new StringBuilder();
+        string Line(string[] r) => string.Join("  ", r.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c])));
+        sb.AppendLine(Line(rows[0]));
+        sb.AppendLine(new string('-', widths.Sum() + 2 * (widths.Length - 1)));
+        foreach (var r in rows.Skip(1)) sb.AppendLine(Line(r));
+        return sb.ToString();
+    }
+
+    private static string MarkdownTable(List<string[]> rows)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| " + string.Join(" | ", rows[0]) + " |");
+        sb.AppendLine("|" + string.Join("|", rows[0].Select((_, c) => c == 0 ? "---" : "---:")) + "|");
+        foreach (var r in rows.Skip(1)) sb.AppendLine("| " + string.Join(" | ", r.Select(c => c.StartsWith("  ", StringComparison.Ordinal) ? "&nbsp;&nbsp;" + c.Trim() : c.Trim())) + " |");
+        return sb.ToString();
+    }
+
+    private static Settings Parse(string[] args)
+    {
+        var s = new Settings();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (i + 1 >= args.Length) throw new ArgumentException($"{name} needs a value.");
+            var value = args[++i];
+            s = name switch
+            {
+                "--runs" => s with { Runs = Positive(name, value) },
+                "--scale" => s with { Scale = PositiveDouble(name, value) },
+                "--projects" => s with { Projects = Positive(name, value) },
+                "--throttle" => s with { ThrottleLimit = Positive(name, value) },
+                "--pending-ms" => s with { Pending = TimeSpan.FromMilliseconds(PositiveDouble(name, value)) },
+                "--run-ms" => s with { RunDuration = TimeSpan.FromMilliseconds(PositiveDouble(name, value)) },
+                "--import-samples" => s with { ImportSamples = Positive(name, value) },
+                "--out" => s with { ResultsPath = value },
+                _ => throw new ArgumentException($"Unknown option {name}."),
+            };
+        }
+        if (s.ThrottleLimit > 25) throw new ArgumentException("--throttle is at most 25 (Invoke-HexRun -ThrottleLimit).");
+        return s;
+    }
+
+    private static int Positive(string name, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new FormatException($"{name} takes a positive whole number, not '{value}'.");
+
+    private static double PositiveDouble(string name, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d > 0 ? d : throw new FormatException($"{name} takes a positive number, not '{value}'.");
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "HexCost.psd1"))) return dir.FullName;
+        throw new InvalidOperationException("HexCost.psd1 not found above " + AppContext.BaseDirectory);
+    }
+
+    private static string Seconds(TimeSpan? t) => t is { } v ? F(v.TotalSeconds, "0.000") : "n/a";
+    private static string Ms(TimeSpan t) => F(t.TotalMilliseconds, "0.###") + " ms";
+    private static string I(int n) => n.ToString(CultureInfo.InvariantCulture);
+    private static string F(double d, string format) => d.ToString(format, CultureInfo.InvariantCulture);
+}
