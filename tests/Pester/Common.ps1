@@ -1,0 +1,328 @@
+# Shared helpers for the HexCost Pester tests. Dot-source it from a BeforeAll block:
+#     BeforeAll { . (Join-Path $PSScriptRoot 'Common.ps1') }
+# then, per Describe:
+#     BeforeAll { Import-HexCostUnderTest; $emulator = Start-HexEmulator }
+#     AfterAll  { Stop-HexEmulator -Emulator $emulator }
+#
+# Environment:
+#   HEXCOST_MODULE_PATH    the module to test (a .psd1, or a folder holding HexCost.psd1, e.g. module/HexCost
+#                          from ./build.ps1 -Task Package); default: HexCost.psd1 at the repository root.
+#   HEXCOST_CONFIGURATION  Debug or Release: which build of the emulator to run (build.ps1 sets it).
+# Works on Windows PowerShell 5.1 and PowerShell 7.4+.
+
+# Dot-sourced into a BeforeAll block, these variables are visible to every Describe and It below it.
+$HexRunProperties = @(
+    'ProjectId', 'RunId', 'Status', 'StartTime', 'EndTime', 'ElapsedSeconds', 'RunUrl', 'TraceId', 'ProjectVersion',
+    'InputParameters', 'SourceVersion', 'FromCache', 'Attempts', 'ThrottledSeconds', 'RequestedAt'
+)
+$HexProjectProperties = @(
+    'ProjectId', 'Title', 'Type', 'Owner', 'Creator', 'Status', 'CreatedAt', 'LastEditedAt', 'LastPublishedAt',
+    'LastViewedAt', 'AppViewsLast30Days', 'ScheduleCount', 'Cadences', 'ArchivedAt', 'TrashedAt'
+)
+# Hex's six run statuses.
+$HexRunStatuses = @('PENDING', 'RUNNING', 'ERRORED', 'COMPLETED', 'KILLED', 'UNABLE_TO_ALLOCATE_KERNEL')
+$HexCostCmdlets = @('Connect-Hex', 'Disconnect-Hex', 'Get-HexProject', 'Invoke-HexRun', 'Get-HexRun', 'Stop-HexRun')
+
+function Get-HexCostRepoRoot {
+    $directory = $PSScriptRoot
+    while ($directory) {
+        if (Test-Path -LiteralPath (Join-Path $directory 'HexCost.sln') -PathType Leaf) {
+            return $directory
+        }
+        $directory = Split-Path -Path $directory -Parent
+    }
+    throw "Cannot find the HexCost repository (HexCost.sln) above '$PSScriptRoot'."
+}
+
+function Get-HexCostManifestPath {
+    $path = $env:HEXCOST_MODULE_PATH
+    if ([string]::IsNullOrWhiteSpace($path)) {
+        return (Join-Path (Get-HexCostRepoRoot) 'HexCost.psd1')
+    }
+    if (Test-Path -LiteralPath $path -PathType Container) {
+        $path = Join-Path $path 'HexCost.psd1'
+    }
+    if (-not (Test-Path -LiteralPath $path -PathType Leaf)) {
+        throw "HEXCOST_MODULE_PATH is '$env:HEXCOST_MODULE_PATH', but '$path' does not exist."
+    }
+    return (Resolve-Path -LiteralPath $path).ProviderPath
+}
+
+function Import-HexCostUnderTest {
+    # Returns the imported HexCost module (PSModuleInfo).
+    $path = Get-HexCostManifestPath
+    $modules = Import-Module -Name $path -Force -PassThru -ErrorAction Stop
+    $module = @($modules | Where-Object { $_.Name -eq 'HexCost' }) | Select-Object -First 1
+    if ($null -eq $module) {
+        throw "Importing '$path' did not load a module named HexCost."
+    }
+    return $module
+}
+
+function Get-FreeTcpPort {
+    $listener = New-Object -TypeName System.Net.Sockets.TcpListener -ArgumentList @([System.Net.IPAddress]::Loopback, 0)
+    try {
+        $listener.Start()
+        return ([System.Net.IPEndPoint] $listener.LocalEndpoint).Port
+    }
+    finally {
+        $listener.Stop()
+    }
+}
+
+function ConvertTo-ProcessArgument {
+    # One argument for a Windows-style command line (what Start-Process passes on every platform).
+    param([Parameter(Mandatory = $true)] [string] $Value)
+    if ($Value -notmatch '[\s"]') {
+        return $Value
+    }
+    return '"' + ($Value -replace '(\\*)"', '$1$1\"' -replace '(\\+)$', '$1$1') + '"'
+}
+
+function Find-HexEmulatorAssembly {
+    # The emulator built by dotnet build (HexCost.sln builds it): running its DLL is faster than dotnet run and
+    # leaves a single process to stop. $env:HEXCOST_CONFIGURATION picks the configuration, else the newest build.
+    $bin = Join-Path (Join-Path (Join-Path (Get-HexCostRepoRoot) 'tests') 'HexCost.Emulator') 'bin'
+    if (-not (Test-Path -LiteralPath $bin -PathType Container)) {
+        return $null
+    }
+    $builds = @(Get-ChildItem -LiteralPath $bin -Recurse -Filter 'HexCost.Emulator.dll' -File |
+        Where-Object { Test-Path -LiteralPath (Join-Path $_.DirectoryName 'HexCost.Emulator.runtimeconfig.json') -PathType Leaf })
+    $configuration = $env:HEXCOST_CONFIGURATION
+    if (-not [string]::IsNullOrWhiteSpace($configuration)) {
+        $pattern = '[\\/]' + [regex]::Escape($configuration) + '[\\/]'
+        $builds = @($builds | Where-Object { $_.FullName -match $pattern })
+    }
+    $newest = $builds | Sort-Object -Property LastWriteTimeUtc -Descending | Select-Object -First 1
+    if ($null -eq $newest) {
+        return $null
+    }
+    return $newest.FullName
+}
+
+function Read-SharedFile {
+    # Reads a file that another process is still writing (Get-Content may refuse it on Windows).
+    param([Parameter(Mandatory = $true)] [string] $Path)
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
+        return ''
+    }
+    try {
+        $stream = New-Object -TypeName System.IO.FileStream -ArgumentList @(
+            $Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read,
+            ([System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete))
+        try {
+            $reader = New-Object -TypeName System.IO.StreamReader -ArgumentList @($stream)
+            return $reader.ReadToEnd()
+        }
+        finally {
+            $stream.Dispose()
+        }
+    }
+    catch {
+        # Not there yet, or locked for a moment: the caller polls again.
+        return ''
+    }
+}
+
+function Stop-ProcessTree {
+    param([System.Diagnostics.Process] $Process)
+    if ($null -eq $Process) {
+        return
+    }
+    # On 5.1, taskkill's stderr under 'Stop' would turn into a terminating error.
+    $ErrorActionPreference = 'Continue'
+    try {
+        if ($Process.HasExited) {
+            return
+        }
+        if ($PSVersionTable.PSEdition -eq 'Core') {
+            # .NET Core 3.0+: also ends the app that dotnet run started.
+            $Process.Kill($true)
+        }
+        else {
+            # Windows PowerShell 5.1 runs only on Windows, where taskkill ends the tree.
+            $null = & taskkill.exe /PID $Process.Id /T /F 2>&1
+        }
+        $null = $Process.WaitForExit(10000)
+    }
+    catch {
+        Write-Warning "Could not stop the emulator (process $($Process.Id)): $($_.Exception.Message)"
+    }
+}
+
+function Start-HexEmulator {
+    <#
+    Starts tests/HexCost.Emulator on a free loopback port and waits until it prints its base URL and token.
+    Returns an object with BaseUri, Token, Port, Process, StandardOutput and StandardError; stop it with
+    Stop-HexEmulator. -RunMilliseconds and -PendingMilliseconds set how long each triggered run takes.
+    #>
+    param(
+        [int] $RunMilliseconds = 200,
+        [int] $PendingMilliseconds = 20,
+        [string[]] $ExtraArguments = @(),
+        [int] $TimeoutSeconds = 0
+    )
+    $root = Get-HexCostRepoRoot
+    $project = Join-Path (Join-Path $root 'tests') 'HexCost.Emulator'
+    $assembly = Find-HexEmulatorAssembly
+    if ($TimeoutSeconds -le 0) {
+        # dotnet run may have to build the emulator first.
+        $TimeoutSeconds = if ($assembly) { 60 } else { 180 }
+    }
+    $dotnet = Get-Command -Name 'dotnet' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if ($null -eq $dotnet) {
+        throw "'dotnet' is not on PATH: the tests need the .NET SDK to run the Hex emulator."
+    }
+
+    $failures = @()
+    for ($attempt = 1; $attempt -le 3; $attempt++) {
+        $port = Get-FreeTcpPort
+        $emulatorArguments = @('--port', [string]$port, '--no-rate-limits', '--run-ms', [string]$RunMilliseconds,
+            '--pending-ms', [string]$PendingMilliseconds) + $ExtraArguments
+        if ($assembly) {
+            $arguments = @($assembly) + $emulatorArguments
+        }
+        else {
+            $arguments = @('run', '--project', $project)
+            if (-not [string]::IsNullOrWhiteSpace($env:HEXCOST_CONFIGURATION)) {
+                $arguments += @('-c', $env:HEXCOST_CONFIGURATION)
+            }
+            $arguments += @('--') + $emulatorArguments
+        }
+        $commandLine = (@($arguments | ForEach-Object { ConvertTo-ProcessArgument -Value $_ })) -join ' '
+        $name = 'hexcost-emulator-' + [guid]::NewGuid().ToString('N')
+        $stdout = Join-Path ([System.IO.Path]::GetTempPath()) ($name + '.out')
+        $stderr = Join-Path ([System.IO.Path]::GetTempPath()) ($name + '.err')
+
+        $process = Start-Process -FilePath $dotnet.Path -ArgumentList $commandLine -WorkingDirectory $root `
+            -RedirectStandardOutput $stdout -RedirectStandardError $stderr -NoNewWindow -PassThru
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+        while ([DateTime]::UtcNow -lt $deadline) {
+            $text = Read-SharedFile -Path $stdout
+            $tokenMatch = [regex]::Match($text, '(?m)^HEX_API_TOKEN=(\S+)')
+            $baseMatch = [regex]::Match($text, '(?m)^HEX_API_BASE_URL=(\S+)')
+            if ($tokenMatch.Success -and $baseMatch.Success) {
+                return [pscustomobject]@{
+                    BaseUri        = $baseMatch.Groups[1].Value
+                    Token          = $tokenMatch.Groups[1].Value
+                    Port           = $port
+                    Process        = $process
+                    StandardOutput = $stdout
+                    StandardError  = $stderr
+                }
+            }
+            if ($process.HasExited) {
+                break
+            }
+            Start-Sleep -Milliseconds 200
+        }
+
+        $timedOut = -not $process.HasExited
+        Stop-ProcessTree -Process $process
+        $errorText = (Read-SharedFile -Path $stderr).Trim()
+        $outputText = (Read-SharedFile -Path $stdout).Trim()
+        Remove-Item -LiteralPath $stdout, $stderr -Force -ErrorAction SilentlyContinue
+        $what = if ($timedOut) { "printed no HEX_API_TOKEN line within $TimeoutSeconds s" } else { 'exited' }
+        $failures += "attempt $attempt (port $port): dotnet $commandLine $what. stdout: $outputText stderr: $errorText"
+        if ($timedOut) {
+            break
+        }
+        # Most likely another process took the port between Get-FreeTcpPort and the emulator's bind: try another.
+    }
+    throw ("The Hex emulator did not start: " + ($failures -join ' | '))
+}
+
+function Stop-HexEmulator {
+    param($Emulator)
+    if ($null -eq $Emulator) {
+        return
+    }
+    Stop-ProcessTree -Process $Emulator.Process
+    Remove-Item -LiteralPath $Emulator.StandardOutput, $Emulator.StandardError -Force -ErrorAction SilentlyContinue
+}
+
+function Get-HexTestRateLimit {
+    # The emulator runs with --no-rate-limits; keep HexCost's own limiter (Hex's defaults) out of the tests' way.
+    return @{ RunProject = '10000/1m'; Request = '10000/1m'; Read = '10000/1m' }
+}
+
+function New-HexTestStatePath {
+    # A fresh state folder under $Root (pass $TestDrive), so no test sees another test's ledger or run cache.
+    param([Parameter(Mandatory = $true)] [string] $Root)
+    $path = Join-Path $Root ('state-' + [guid]::NewGuid().ToString('N'))
+    $null = New-Item -ItemType Directory -Path $path -Force
+    return $path
+}
+
+function Connect-HexTest {
+    <#
+    Connect-Hex to the emulator with a fresh state folder under -StatePath, generous client-side limits and
+    -PassThru; returns the session. Extra parameters for Connect-Hex go in -Parameters.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] $Emulator,
+        [Parameter(Mandatory = $true)] [string] $StatePath,
+        [hashtable] $Parameters = @{}
+    )
+    $connect = @{
+        Token     = (ConvertTo-SecureString -String $Emulator.Token -AsPlainText -Force)
+        BaseUri   = $Emulator.BaseUri
+        StatePath = (New-HexTestStatePath -Root $StatePath)
+        RateLimit = (Get-HexTestRateLimit)
+        PassThru  = $true
+    }
+    foreach ($key in $Parameters.Keys) {
+        $connect[$key] = $Parameters[$key]
+    }
+    return (Connect-Hex @connect -ErrorAction Stop)
+}
+
+function Get-ErrorIds {
+    # The FullyQualifiedErrorIds of the ErrorRecords in an -ErrorVariable list.
+    param([AllowNull()] [object[]] $ErrorRecords)
+    return @($ErrorRecords | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] } | ForEach-Object { $_.FullyQualifiedErrorId })
+}
+
+function Get-TerminatingErrorId {
+    # Runs $ScriptBlock and returns the FullyQualifiedErrorId of the error that stopped it, or $null.
+    param([Parameter(Mandatory = $true)] [scriptblock] $ScriptBlock)
+    try {
+        $null = & $ScriptBlock
+    }
+    catch {
+        return $_.FullyQualifiedErrorId
+    }
+    return $null
+}
+
+function Invoke-WithoutHexEnvironment {
+    # Runs $ScriptBlock with HEX_API_TOKEN and HEX_API_BASE_URL removed (the cmdlets would connect with them),
+    # then puts them back.
+    param([Parameter(Mandatory = $true)] [scriptblock] $ScriptBlock)
+    $saved = @{}
+    foreach ($name in @('HEX_API_TOKEN', 'HEX_API_BASE_URL')) {
+        $saved[$name] = [System.Environment]::GetEnvironmentVariable($name)
+        [System.Environment]::SetEnvironmentVariable($name, $null)
+    }
+    try {
+        & $ScriptBlock
+    }
+    finally {
+        foreach ($name in $saved.Keys) {
+            [System.Environment]::SetEnvironmentVariable($name, $saved[$name])
+        }
+    }
+}
+
+function Get-PublishedHexProject {
+    # A published project of the demo workspace whose runs complete (the "Failing ..." one always errors).
+    param([switch] $WithSchedule)
+    $projects = @(Get-HexProject -ErrorAction Stop | Where-Object {
+            $_.Type -eq 'PROJECT' -and $null -ne $_.LastPublishedAt -and $_.Title -notlike 'Failing*' -and
+            (-not $WithSchedule -or $_.ScheduleCount -gt 0)
+        })
+    if ($projects.Count -eq 0) {
+        throw 'The emulator lists no published project that completes.'
+    }
+    return $projects[0]
+}
