@@ -17,6 +17,7 @@
         'Invoke-HexRun'
         'Get-HexRun'
         'Stop-HexRun'
+        'Get-HexScheduleAudit'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

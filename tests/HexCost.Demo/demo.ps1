@@ -5,7 +5,8 @@
 
 .DESCRIPTION
     Connects, lists the projects, runs every scheduled project for source version 'v1', runs the same batch again
-    (served from HexCost's cache: no new Hex runs), then runs the batch for a new source version 'v2'.
+    (every completed run is served from HexCost's cache and starts no Hex run; a failed run is never reused, so a
+    failing project runs again), then runs the batch for a new source version 'v2'.
 
     Each step is written as one object: Step (a short name), Title, Command (the PowerShell it ran), Items (what the
     command wrote) and Errors (the ErrorRecords it wrote). `dotnet run --project tests/HexCost.Demo` runs this script
@@ -13,13 +14,13 @@
 
     With pwsh, against a standalone emulator (it prints HEX_API_BASE_URL and HEX_API_TOKEN):
         dotnet build                                   # builds module/bin
-        dotnet run --project tests/HexCost.Emulator    # in another terminal
+        dotnet run --project tests/HexCost.Emulator    # in another terminal; set $env:HEX_API_* to what it prints
         ./tests/HexCost.Demo/demo.ps1 -Token $env:HEX_API_TOKEN -BaseUri $env:HEX_API_BASE_URL |
             ForEach-Object { "== $($_.Title)"; "PS> $($_.Command)"; $_.Items | Format-Table; $_.Errors | Out-String }
 
-    Without -RateLimit HexCost keeps to Hex's documented limits (Read 30 per minute), so that takes a few minutes;
-    start the emulator with --no-rate-limits and pass e.g.
-    -RateLimit @{ RunProject = '20/1s','60/1m'; Request = '600/1m'; Read = '600/1m' } to go faster.
+    Without -RateLimit HexCost keeps to Hex's documented limits (30 reads a minute, so it polls a run every few
+    seconds) and the script takes over a minute. To go faster, start the emulator with --no-rate-limits and pass e.g.
+    -RateLimit @{ RunProject = '20/1s','60/1m'; Request = '600/1m'; Read = '600/1m' }
     Do not point it at a real workspace: every run it starts is a real Hex run.
 
 .PARAMETER Token
@@ -86,7 +87,7 @@ try {
             Invoke-HexRun -Wait -SourceVersion 'v1' -InputParameters @{ region = 'EU' }
     }
 
-    Invoke-DemoStep 'batch-v1-again' "The same batch again: the data is still at 'v1', so nothing needs to run" {
+    Invoke-DemoStep 'batch-v1-again' "The same batch again: the data is still at 'v1', so completed runs are reused" {
         Get-HexProject | Where-Object { $_.ScheduleCount -gt 0 } |
             Invoke-HexRun -Wait -SourceVersion 'v1' -InputParameters @{ region = 'EU' }
     }

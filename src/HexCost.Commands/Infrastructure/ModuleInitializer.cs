@@ -15,7 +15,9 @@ namespace HexCost.Commands.Infrastructure
     public sealed class ModuleInitializer : IModuleAssemblyInitializer
     {
         private static readonly string Directory = Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? "";
+#if !NET8_0_OR_GREATER
         private static bool _registered;
+#endif
 
         public void OnImport()
         {

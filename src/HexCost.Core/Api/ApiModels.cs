@@ -92,6 +92,34 @@ namespace HexCost.Api
         public Pagination? Pagination { get; set; }
     }
 
+    public sealed class UserResource
+    {
+        public string Id { get; set; } = "";
+        public string? Name { get; set; }
+        public string? Email { get; set; }
+        public string? Role { get; set; }
+        public DateTimeOffset? LastLoginDate { get; set; }
+    }
+
+    public sealed class UserPage
+    {
+        public List<UserResource>? Values { get; set; }
+        public Pagination? Pagination { get; set; }
+    }
+
+    public sealed class QueriedTable
+    {
+        public string? DataConnectionId { get; set; }
+        public string? DataConnectionName { get; set; }
+        public string? TableName { get; set; }
+    }
+
+    public sealed class QueriedTablePage
+    {
+        public List<QueriedTable>? Values { get; set; }
+        public Pagination? Pagination { get; set; }
+    }
+
     public sealed class RunProjectBody
     {
         [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -70,6 +70,20 @@ namespace HexCost.Api
             return GetJsonAsync<ProjectPage>(query.ToString(), null, sink, ct);
         }
 
+        public Task<UserPage> ListUsersAsync(int limit, string? after, IHexEventSink? sink, CancellationToken ct)
+        {
+            var query = "users?limit=" + limit.ToString(CultureInfo.InvariantCulture) + (after == null ? "" : "&after=" + Uri.EscapeDataString(after));
+            return GetJsonAsync<UserPage>(query, null, sink, ct);
+        }
+
+        /// <summary>GetQueriedTables (Enterprise only: other plans answer 403, reported as <see cref="HexErrorKind.Forbidden"/>).</summary>
+        public Task<QueriedTablePage> GetQueriedTablesAsync(string projectId, int limit, string? after, IHexEventSink? sink, CancellationToken ct)
+        {
+            var query = "projects/" + Escape(projectId) + "/queriedTables?limit=" + limit.ToString(CultureInfo.InvariantCulture)
+                        + (after == null ? "" : "&after=" + Uri.EscapeDataString(after));
+            return GetJsonAsync<QueriedTablePage>(query, projectId, sink, ct);
+        }
+
         public Task<ProjectResource> GetProjectAsync(string projectId, IHexEventSink? sink, CancellationToken ct) =>
             GetJsonAsync<ProjectResource>("projects/" + Escape(projectId), projectId, sink, ct);
 

@@ -107,7 +107,7 @@ namespace HexCost.Limits
 
                     var reason = pause > TimeSpan.Zero
                         ? $"Hex answered 429; every request of this account waits {Seconds(pause)} s before the next try."
-                        : $"The {blocker!.Group} limit {blocker.Window} is used up; the next permit frees in {(eta.HasValue ? Seconds(eta.Value - _time.GetUtcNow()) : "a moment (a request is still in flight)")} s.";
+                        : $"The {blocker!.Group} limit {blocker.Window} is used up; the next permit frees {(eta.HasValue ? "in " + Seconds(eta.Value - _time.GetUtcNow()) + " s" : "when a request still in flight is answered")}.";
                     if (announced != reason)
                     {
                         sink.Verbose("Waiting for a rate-limit permit: " + reason);

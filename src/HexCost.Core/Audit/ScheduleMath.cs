@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Cronos;
+using HexCost.Model;
+
+namespace HexCost.Audit
+{
+    /// <summary>How often a Hex schedule fires: runs per week, and the instants it fires in a reference month.</summary>
+    public static class ScheduleMath
+    {
+        /// <summary>A Gregorian 4-year span (1461 days, one leap day): monthly and day-of-month crons average over it.</summary>
+        private static readonly DateTime CycleStart = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        private static readonly DateTime CycleEnd = new DateTime(2028, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        private const double CycleWeeks = 1461d / 7d;
+
+        /// <summary>The reference span schedule collisions are looked for in: February 2026 (28 days, so every monthly
+        /// day 1-28 falls in it), widened by a day each side so offsets never push a run out.</summary>
+        public static readonly DateTime CollisionStart = new DateTime(2026, 1, 31, 0, 0, 0, DateTimeKind.Utc);
+        public static readonly DateTime CollisionEnd = new DateTime(2026, 3, 2, 0, 0, 0, DateTimeKind.Utc);
+        public static int CollisionMinutes => (int)(CollisionEnd - CollisionStart).TotalMinutes;
+
+        private static readonly ConcurrentDictionary<string, double> CronRate = new ConcurrentDictionary<string, double>(StringComparer.Ordinal);
+        private static readonly string[] Days = { "SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY" };
+
+        /// <summary>Runs a week of an enabled schedule (0 for a disabled one): HOURLY 168, DAILY 7, WEEKLY 1,
+        /// MONTHLY 48 runs in 1461 days (0.23), CUSTOM counted from its cron.</summary>
+        public static double RunsPerWeek(HexSchedule schedule)
+        {
+            if (!schedule.Enabled) return 0;
+            switch (schedule.Cadence)
+            {
+                case "HOURLY": return 168;
+                case "DAILY": return 7;
+                case "WEEKLY": return 1;
+                case "MONTHLY": return 48 / CycleWeeks;
+                case "CUSTOM": return CronRunsPerWeek(schedule.Cron ?? "");
+                default: throw new FormatException($"Unknown schedule cadence '{schedule.Cadence}'.");
+            }
+        }
+
+        /// <summary>Runs a week of a 5-field cron. A cron restricted by day of month or month is averaged over a
+        /// 4-year cycle; any other repeats weekly and is counted over one week. Time zone offsets do not change counts.</summary>
+        public static double CronRunsPerWeek(string cron) => CronRate.GetOrAdd(cron.Trim(), c =>
+        {
+            var expression = Parse(c);
+            var fields = c.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
+            var weekly = fields.Length == 5 && fields[2] == "*" && fields[3] == "*";
+            var end = weekly ? CycleStart.AddDays(7) : CycleEnd;
+            var count = expression.GetOccurrences(CycleStart, end, TimeZoneInfo.Utc, fromInclusive: true, toInclusive: false).LongCount();
+            return weekly ? count : count / CycleWeeks;
+        });
+
+        public static CronExpression Parse(string cron)
+        {
+            try
+            {
+                return CronExpression.Parse(cron.Trim(), CronFormat.Standard);
+            }
+            catch (CronFormatException ex)
+            {
+                throw new FormatException($"'{cron}' is not a 5-field cron expression ({ex.Message}).", ex);
+            }
+        }
+
+        /// <summary>The minutes (from <see cref="CollisionStart"/>, UTC) an enabled schedule fires at.</summary>
+        public static IEnumerable<int> FireMinutes(HexSchedule schedule)
+        {
+            if (!schedule.Enabled) yield break;
+            var offset = ParseOffset(schedule.Timezone);
+            var minute = schedule.Minute ?? 0;
+            var hour = schedule.Hour ?? 0;
+            string cron;
+            switch (schedule.Cadence)
+            {
+                case "HOURLY": cron = $"{minute} * * * *"; break;
+                case "DAILY": cron = $"{minute} {hour} * * *"; break;
+                case "WEEKLY": cron = $"{minute} {hour} * * {Math.Max(0, Array.IndexOf(Days, (schedule.DayOfWeek ?? "MONDAY").ToUpperInvariant()))}"; break;
+                case "MONTHLY": cron = $"{minute} {hour} {schedule.Day ?? 1} * *"; break;
+                default: cron = schedule.Cron ?? ""; break;
+            }
+            var zone = TimeZoneInfo.CreateCustomTimeZone("HexCost" + offset, offset, "UTC" + FormatOffset(offset), "UTC" + FormatOffset(offset));
+            foreach (var at in Parse(cron).GetOccurrences(CollisionStart, CollisionEnd, zone, fromInclusive: true, toInclusive: false))
+                yield return (int)(at - CollisionStart).TotalMinutes;
+        }
+
+        /// <summary>Hex gives schedule time zones as ISO-8601 offsets such as +08:00 (or Z).</summary>
+        public static TimeSpan ParseOffset(string? timezone)
+        {
+            if (string.IsNullOrWhiteSpace(timezone) || timezone == "Z" || timezone == "UTC") return TimeSpan.Zero;
+            var text = timezone!.Trim();
+            var sign = text[0] == '-' ? -1 : 1;
+            if (text[0] == '+' || text[0] == '-') text = text.Substring(1);
+            if (TimeSpan.TryParseExact(text, new[] { @"hh\:mm", "hhmm", "hh" }, CultureInfo.InvariantCulture, out var value) && value <= TimeSpan.FromHours(14))
+                return sign < 0 ? value.Negate() : value;
+            throw new FormatException($"'{timezone}' is not a time zone offset such as +08:00.");
+        }
+
+        public static string FormatOffset(TimeSpan offset) =>
+            (offset < TimeSpan.Zero ? "-" : "+") + offset.Duration().ToString(@"hh\:mm", CultureInfo.InvariantCulture);
+
+        /// <summary>Describes a minute of the collision span: "Mon 09:00 UTC".</summary>
+        public static string DescribeMinute(int minute) =>
+            CollisionStart.AddMinutes(minute).ToString("ddd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+
+        /// <summary>Parses an interval such as 30m, 6h, 1d, 1w (or a TimeSpan text).</summary>
+        public static TimeSpan ParseInterval(string text)
+        {
+            var t = (text ?? "").Trim();
+            if (t.Length >= 2 && double.TryParse(t.Substring(0, t.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0)
+            {
+                switch (char.ToLowerInvariant(t[t.Length - 1]))
+                {
+                    case 'm': return TimeSpan.FromMinutes(amount);
+                    case 'h': return TimeSpan.FromHours(amount);
+                    case 'd': return TimeSpan.FromDays(amount);
+                    case 'w': return TimeSpan.FromDays(7 * amount);
+                }
+            }
+            if (TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero) return span;
+            throw new FormatException($"'{text}' is not an interval. Write a number and a unit (m, h, d or w), e.g. '1d' or '6h'.");
+        }
+
+        /// <summary>The cadence that runs once per <paramref name="interval"/>: HOURLY, DAILY, WEEKLY, MONTHLY,
+        /// or CUSTOM with its cron for intervals between.</summary>
+        public static string CadenceFor(TimeSpan interval)
+        {
+            if (interval <= TimeSpan.FromHours(1)) return "HOURLY";
+            if (interval < TimeSpan.FromDays(1))
+            {
+                var hours = (int)Math.Round(interval.TotalHours);
+                return 24 % hours == 0 ? $"CUSTOM (0 */{hours} * * *)" : "CUSTOM (every " + hours.ToString(CultureInfo.InvariantCulture) + " h)";
+            }
+            if (interval == TimeSpan.FromDays(1)) return "DAILY";
+            if (interval < TimeSpan.FromDays(7)) return $"CUSTOM (0 0 */{(int)Math.Round(interval.TotalDays)} * *)";
+            if (interval < TimeSpan.FromDays(28)) return "WEEKLY";
+            return "MONTHLY";
+        }
+
+        public static string Format(double runsPerWeek) => runsPerWeek.ToString(runsPerWeek == Math.Floor(runsPerWeek) ? "0" : "0.##", CultureInfo.InvariantCulture);
+
+        public static string Format(TimeSpan interval)
+        {
+            if (interval.TotalDays >= 1 && interval.TotalDays == Math.Floor(interval.TotalDays)) return interval.TotalDays.ToString(CultureInfo.InvariantCulture) + " d";
+            if (interval.TotalHours >= 1 && interval.TotalHours == Math.Floor(interval.TotalHours)) return interval.TotalHours.ToString(CultureInfo.InvariantCulture) + " h";
+            return Math.Round(interval.TotalMinutes).ToString(CultureInfo.InvariantCulture) + " min";
+        }
+    }
+}
