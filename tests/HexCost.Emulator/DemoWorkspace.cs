@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Text;
+using System.Text.RegularExpressions;
 
 namespace HexCost.Emulator;
 
@@ -9,7 +11,7 @@ namespace HexCost.Emulator;
 /// Projects 0-11 are hand-written and cover every kind; later ones are generated (mostly published, some unpublished,
 /// archived, trashed or components). Run history is generated per project on first use.
 /// </summary>
-internal static class DemoWorkspace
+internal static partial class DemoWorkspace
 {
     private enum Kind { Published, Unpublished, Archived, Trashed, Component }
 
@@ -53,6 +55,118 @@ internal static class DemoWorkspace
         ];
         return people.Select(p => new EmulatorUser(NewGuid(r), p.Name, p.Email, p.Role,
             p.LoggedIn ? Millis(now - TimeSpan.FromMinutes(r.Next(5, 60 * 24 * 20)) - TimeSpan.FromMilliseconds(r.Next(1000))) : null)).ToList();
+    }
+
+    /// <summary>The three demo data connections: Snowflake prod, Postgres app, BigQuery marketing (ids from the seed).</summary>
+    public static List<EmulatorDataConnection> DataConnections(int seed)
+    {
+        var r = new Random(Mix(seed, 0, 0x0DC0));
+        return
+        [
+            new(NewGuid(r), "Snowflake prod", DataConnectionType.Snowflake, "Production warehouse (dbt models)."),
+            new(NewGuid(r), "Postgres app", DataConnectionType.Postgres, "Read replica of the application database."),
+            new(NewGuid(r), "BigQuery marketing", DataConnectionType.BigQuery, null),
+        ];
+    }
+
+    /// <summary>The fixed set of tables demo projects query, as (index into <see cref="DataConnections"/>, table name).</summary>
+    private static readonly (int Connection, string Table)[] DemoTables =
+    [
+        (0, "ANALYTICS.FINANCE.REVENUE_DAILY"),  // 0
+        (0, "ANALYTICS.FINANCE.INVOICES"),       // 1
+        (0, "ANALYTICS.CORE.CUSTOMERS"),         // 2
+        (0, "ANALYTICS.CORE.ORDERS"),            // 3
+        (0, "ANALYTICS.PRODUCT.EVENTS"),         // 4
+        (1, "public.accounts"),                  // 5
+        (1, "public.subscriptions"),             // 6
+        (1, "public.inventory_levels"),          // 7
+        (2, "marketing.campaigns"),              // 8
+        (2, "marketing.ad_spend"),               // 9
+        (2, "marketing.web_sessions"),           // 10
+    ];
+
+    /// <summary>Hand-picked tables of the template projects, by title stem.</summary>
+    private static readonly Dictionary<string, int[]> TemplateTables = new(StringComparer.Ordinal)
+    {
+        [TitleStem("Revenue dashboard")] = [0, 1, 2],
+        [TitleStem("Churn model")] = [2, 4, 6],
+        [TitleStem("Marketing attribution")] = [3, 8, 9],
+        [TitleStem("Failing ETL health check")] = [3, 5],
+        [TitleStem("Sales pipeline forecast")] = [1, 5],
+        [TitleStem("Inventory sync")] = [7],
+        [TitleStem("Customer 360")] = [2, 5, 10],
+        [TitleStem("Exec KPI review")] = [0, 2],
+        [TitleStem("Pricing experiment (draft)")] = [6],
+        [TitleStem("Legacy cohort analysis")] = [2, 3],
+        [TitleStem("Old funnel report")] = [4, 10],
+        [TitleStem("Shared date filters")] = [],
+    };
+
+    /// <summary>One record per demo table, bound to the workspace's demo connections (shared by every project).</summary>
+    public static EmulatorQueriedTable[] TablePool(IReadOnlyList<EmulatorDataConnection> connections) =>
+        DemoTables.Select(t => new EmulatorQueriedTable(connections[t.Connection], t.Table)).ToArray();
+
+    /// <summary>
+    /// Tables a project with this title queries: hand-picked for the template titles, otherwise 1-3 of the pool chosen from
+    /// (seed, title stem). Titles that differ only in case, punctuation or copy markers get the same tables.
+    /// </summary>
+    public static IReadOnlyList<EmulatorQueriedTable> QueriedTables(int seed, string title, EmulatorQueriedTable[] pool)
+    {
+        var stem = TitleStem(title);
+        if (TemplateTables.TryGetValue(stem, out var picked))
+            return picked.Select(i => pool[i]).ToArray();
+        var r = new Random(Mix(seed, StableHash(stem), 0x7AB1));
+        var count = 1 + r.Next(3);
+        var chosen = new SortedSet<int>();
+        while (chosen.Count < count)
+            chosen.Add(r.Next(pool.Length));
+        return chosen.Select(i => pool[i]).ToArray();
+    }
+
+    /// <summary>
+    /// A title reduced for duplicate matching: lowercase, copy markers ("Copy of …", "… (copy)", "… (copy 2)", "… - Copy",
+    /// "… (2)") removed, runs of anything but letters and digits collapsed to one space.
+    /// </summary>
+    public static string TitleStem(string title)
+    {
+        var t = title.ToLowerInvariant().Trim();
+        string previous;
+        do
+        {
+            previous = t;
+            t = CopyPrefix().Replace(t, "");
+            t = CopySuffix().Replace(t, "");
+            t = NumberSuffix().Replace(t, "");
+        } while (t != previous && t.Length > 0);
+        var sb = new StringBuilder(t.Length);
+        foreach (var c in t)
+        {
+            if (char.IsLetterOrDigit(c))
+                sb.Append(c);
+            else if (sb.Length > 0 && sb[^1] != ' ')
+                sb.Append(' ');
+        }
+        return sb.ToString().TrimEnd();
+    }
+
+    [GeneratedRegex(@"^\s*copy\s+of\s+")]
+    private static partial Regex CopyPrefix();
+
+    [GeneratedRegex(@"(?:\s*[-_–—]\s*|\s*(?=[\(\[])|\s+|^)[\(\[]?\s*copy(?:\s*\d+)?\s*[\)\]]?\s*$")]
+    private static partial Regex CopySuffix();
+
+    [GeneratedRegex(@"\s*\(\d+\)\s*$")]
+    private static partial Regex NumberSuffix();
+
+    private static int StableHash(string s)
+    {
+        unchecked
+        {
+            var h = 2166136261u;
+            foreach (var c in s)
+                h = (h ^ c) * 16777619u;
+            return (int)(h & 0x7FFFFFFF);
+        }
     }
 
     public static string OrgId(int seed) => NewGuid(new Random(Mix(seed, 0, 0x0060)));

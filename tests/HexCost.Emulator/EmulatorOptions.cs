@@ -76,7 +76,7 @@ public sealed class EmulatorOptions
     public int RunsPerHour { get; set; } = 60;
     public TimeSpan RunHourWindow { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>"hex-api" group limits: GET /users/me, GET /users and GET /projects/{id}.</summary>
+    /// <summary>"hex-api" group limits: GET /users/me, GET /users, GET /projects/{id} and GET /projects/{id}/queriedTables.</summary>
     public int ReadsPerMinute { get; set; } = 30;
     public TimeSpan ReadMinuteWindow { get; set; } = TimeSpan.FromMinutes(1);
     public int ReadsPerHour { get; set; } = 1800;
@@ -99,6 +99,12 @@ public sealed class EmulatorOptions
 
     /// <summary>Prefix of the rate-limit headers: <c>X-RateLimit-</c> gives X-RateLimit-Limit, -Remaining and -Reset.</summary>
     public string RateLimitHeaderPrefix { get; set; } = "X-RateLimit-";
+
+    /// <summary>
+    /// The workspace is on the Enterprise plan, so GetQueriedTables works. When false every GetQueriedTables call answers 403
+    /// <c>{reason: "This feature is not available on your plan", traceId}</c>, before any validation or project lookup.
+    /// </summary>
+    public bool QueriedTablesAvailable { get; set; } = true;
 
     /// <summary>GetProjectRuns returns only API-triggered runs, as the old spec and docs page say.</summary>
     public bool LegacyApiRunsOnly { get; set; }

@@ -32,7 +32,8 @@ public sealed class EmulatorStats
         get { lock (_runCreationTimes) return _runCreationTimes.ToArray(); }
     }
 
-    /// <summary>Requests per operation: Me, ListUsers, ListProjects, GetProject, RunProject, GetProjectRuns, GetRunStatus, CancelRun, Unknown.</summary>
+    /// <summary>Requests per operation: Me, ListUsers, ListProjects, GetProject, RunProject, GetProjectRuns, GetRunStatus, CancelRun,
+    /// GetQueriedTables, ListDataConnections, Unknown.</summary>
     public IReadOnlyDictionary<string, int> RequestsByOperation => _byOperation.ToDictionary(p => p.Key, p => p.Value);
 
     public int RequestsFor(string operation) => _byOperation.GetValueOrDefault(operation);

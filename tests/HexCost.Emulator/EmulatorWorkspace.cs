@@ -18,6 +18,9 @@ public sealed class EmulatorWorkspace
     private readonly object _gate = new();
     private readonly EmulatorOptions _options;
     private readonly List<EmulatorUser> _users;
+    private readonly List<EmulatorDataConnection> _dataConnections;
+    private readonly EmulatorQueriedTable[] _demoTables;
+    private EmulatorUser _tokenUser;
     private readonly List<EmulatorProject> _projects = [];
     private readonly Dictionary<string, EmulatorProject> _projectsById = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, EmulatorRun> _runsById = new(StringComparer.OrdinalIgnoreCase);
@@ -30,9 +33,15 @@ public sealed class EmulatorWorkspace
         GeneratedAt = DemoWorkspace.Millis(options.Time.GetUtcNow());
         OrgId = DemoWorkspace.OrgId(options.Seed);
         _users = DemoWorkspace.Users(options.Seed, GeneratedAt);
-        TokenUser = _users[0];
+        _tokenUser = _users[0];
+        _dataConnections = DemoWorkspace.DataConnections(options.Seed);
+        _demoTables = DemoWorkspace.TablePool(_dataConnections);
         for (var i = 0; i < options.ProjectCount; i++)
-            Register(DemoWorkspace.Project(options.Seed, i, GeneratedAt, _users));
+        {
+            var project = DemoWorkspace.Project(options.Seed, i, GeneratedAt, _users);
+            project.QueriedTables = DemoWorkspace.QueriedTables(options.Seed, project.Title, _demoTables);
+            Register(project);
+        }
     }
 
     public string OrgId { get; }
@@ -40,12 +49,21 @@ public sealed class EmulatorWorkspace
     /// <summary>Clock reading when the demo content was generated; demo timestamps lie before it.</summary>
     public DateTimeOffset GeneratedAt { get; }
 
-    /// <summary>The user the token belongs to (role ADMIN).</summary>
-    public EmulatorUser TokenUser { get; }
+    /// <summary>The user the token belongs to (role ADMIN unless a test changed it with <see cref="SetUser"/>).</summary>
+    public EmulatorUser TokenUser
+    {
+        get { lock (_gate) return _tokenUser; }
+    }
 
     public IReadOnlyList<EmulatorUser> Users
     {
         get { lock (_gate) return _users.ToArray(); }
+    }
+
+    /// <summary>Data connections in creation order: the three demo connections (Snowflake prod, Postgres app, BigQuery marketing), then added ones.</summary>
+    public IReadOnlyList<EmulatorDataConnection> DataConnections
+    {
+        get { lock (_gate) return _dataConnections.ToArray(); }
     }
 
     public IReadOnlyList<EmulatorProject> Projects
@@ -72,7 +90,10 @@ public sealed class EmulatorWorkspace
     public EmulatorProject GetProject(string projectId) =>
         FindProject(projectId) ?? throw new KeyNotFoundException($"No project {projectId}.");
 
-    /// <summary>Adds a published PROJECT created now (see <see cref="EmulatorProject"/> for the defaults), then applies <paramref name="configure"/>.</summary>
+    /// <summary>
+    /// Adds a published PROJECT created now (see <see cref="EmulatorProject"/> for the defaults; its
+    /// <see cref="EmulatorProject.QueriedTables"/> come from the title like a demo project's), then applies <paramref name="configure"/>.
+    /// </summary>
     public EmulatorProject AddProject(string title, Action<EmulatorProject>? configure = null, string? id = null)
     {
         var now = DemoWorkspace.Millis(_options.Time.GetUtcNow());
@@ -85,6 +106,7 @@ public sealed class EmulatorWorkspace
             LastEditedAt = now,
             LastPublishedAt = now,
             RunList = [],
+            QueriedTables = DemoWorkspace.QueriedTables(_options.Seed, title, _demoTables),
         };
         if (title.StartsWith("Failing", StringComparison.Ordinal))
             project.RunOutcome = RunStatus.Errored;
@@ -118,6 +140,49 @@ public sealed class EmulatorWorkspace
             var user = new EmulatorUser(NextGuid(), name, email, role, lastLoginDate);
             _users.Add(user);
             return user;
+        }
+    }
+
+    public EmulatorUser? FindUser(string userId)
+    {
+        lock (_gate)
+            return _users.Find(u => string.Equals(u.Id, userId, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
+    /// Replaces the user with the same <see cref="EmulatorUser.Id"/> (records are immutable: pass
+    /// <c>user with { Role = …, LastLoginDate = … }</c>). Replacing the token user changes <see cref="TokenUser"/> and /users/me.
+    /// </summary>
+    /// <returns>The user as it was before.</returns>
+    public EmulatorUser SetUser(EmulatorUser user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        lock (_gate)
+        {
+            var index = _users.FindIndex(u => string.Equals(u.Id, user.Id, StringComparison.OrdinalIgnoreCase));
+            if (index < 0)
+                throw new KeyNotFoundException($"No user {user.Id}.");
+            var previous = _users[index];
+            _users[index] = user;
+            if (string.Equals(previous.Id, _tokenUser.Id, StringComparison.OrdinalIgnoreCase))
+                _tokenUser = user;
+            return previous;
+        }
+    }
+
+    /// <summary>Adds a data connection (listed after the existing ones). <paramref name="type"/> is one of <see cref="DataConnectionType.All"/>.</summary>
+    public EmulatorDataConnection AddDataConnection(string name, string type, string? description = null, string? id = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (!DataConnectionType.All.Contains(type))
+            throw new ArgumentException($"type must be one of {string.Join(", ", DataConnectionType.All)}.", nameof(type));
+        lock (_gate)
+        {
+            var connection = new EmulatorDataConnection(id ?? NextGuid(), name, type, description);
+            if (_dataConnections.Exists(c => string.Equals(c.Id, connection.Id, StringComparison.OrdinalIgnoreCase)))
+                throw new InvalidOperationException($"Data connection {connection.Id} already exists.");
+            _dataConnections.Add(connection);
+            return connection;
         }
     }
 

@@ -11,7 +11,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace HexCost.Emulator;
 
-internal enum Operation { Unknown, Me, ListUsers, ListProjects, GetProject, RunProject, GetProjectRuns, GetRunStatus, CancelRun }
+internal enum Operation
+{
+    Unknown, Me, ListUsers, ListProjects, GetProject, RunProject, GetProjectRuns, GetRunStatus, CancelRun, GetQueriedTables, ListDataConnections,
+}
 
 /// <summary>
 /// The request pipeline: response delay, injected server errors, bearer authentication, rate windows, then the operation.
@@ -79,7 +82,7 @@ internal sealed class Endpoints
         var group = operation switch
         {
             Operation.RunProject => RateGroup.RunProject,
-            Operation.Me or Operation.ListUsers or Operation.GetProject => RateGroup.HexApiRead,
+            Operation.Me or Operation.ListUsers or Operation.GetProject or Operation.GetQueriedTables => RateGroup.HexApiRead,
             _ => RateGroup.RequestOnly,
         };
         var decision = _rates.Acquire(user.Id, group, Now);
@@ -108,6 +111,8 @@ internal sealed class Endpoints
             Operation.GetProjectRuns => GetProjectRunsAsync(ctx, projectId!),
             Operation.GetRunStatus => GetRunStatusAsync(ctx, projectId!, runId!),
             Operation.CancelRun => CancelRunAsync(ctx, projectId!, runId!),
+            Operation.GetQueriedTables => GetQueriedTablesAsync(ctx, projectId!),
+            Operation.ListDataConnections => ListDataConnectionsAsync(ctx),
             _ => TsoaAsync(ctx, 404, "Not found"),
         });
     }
@@ -129,6 +134,8 @@ internal sealed class Endpoints
             ["projects", var p, "runs"] when HttpMethods.IsGet(method) => (Operation.GetProjectRuns, p, null),
             ["projects", var p, "runs", var r] when HttpMethods.IsGet(method) => (Operation.GetRunStatus, p, r),
             ["projects", var p, "runs", var r] when HttpMethods.IsDelete(method) => (Operation.CancelRun, p, r),
+            ["projects", var p, "queriedTables"] when HttpMethods.IsGet(method) => (Operation.GetQueriedTables, p, null),
+            ["data-connections"] when HttpMethods.IsGet(method) => (Operation.ListDataConnections, null, null),
             _ => (Operation.Unknown, null, null),
         };
     }
@@ -415,6 +422,67 @@ internal sealed class Endpoints
             nextPage = (long)offset + limit < matching.Count ? PageUrl(offset + limit) : null,
             previousPage = offset > 0 ? PageUrl(Math.Max(0, offset - limit)) : null,
             traceId = EmulatorWorkspace.NextTraceId(),
+        });
+    }
+
+    /// <summary>GetQueriedTables: Enterprise only (403 otherwise), published projects only (422), cursor-paged in list order.</summary>
+    private Task GetQueriedTablesAsync(HttpContext ctx, string projectId)
+    {
+        if (!_options.QueriedTablesAvailable)
+            return TsoaAsync(ctx, 403, "This feature is not available on your plan");
+        var q = new QueryReader(ctx.Request.Query);
+        var limit = q.Int("limit", 25, 1, 100);
+        var (after, before) = (q.String("after"), q.String("before"));
+        if (after is not null && before is not null)
+            q.Fail("'after' and 'before' cannot both be set");
+        if (!Guid.TryParse(projectId, out _))
+            q.Fail("'projectId' must be a UUID");
+        if (q.Error is { } error)
+            return TsoaAsync(ctx, 400, "Validation failed", error);
+        var project = _workspace.FindProject(projectId);
+        if (project is null)
+            return TsoaAsync(ctx, 404, "Project not found");
+        if (!project.IsPublished)
+            return TsoaAsync(ctx, 422, "Project is not published. Queried tables are only available for published projects.");
+
+        var tables = project.QueriedTables;
+        var sorted = new KeysetEntry<EmulatorQueriedTable>[tables.Count];
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            var position = i.ToString("D10", CultureInfo.InvariantCulture);
+            sorted[i] = new KeysetEntry<EmulatorQueriedTable>(position, position, tables[i]);
+        }
+        if (!Keyset.TryPage(sorted, _ => true, false, limit, after, before, $"queriedTables|{project.Id}", out var page))
+            return TsoaAsync(ctx, 400, "Validation failed", "Invalid pagination cursor");
+        return JsonAsync(ctx, 200, new
+        {
+            values = page.Values.Select(t => new { dataConnectionId = t.DataConnectionId, dataConnectionName = t.DataConnectionName, tableName = t.TableName }),
+            pagination = new { after = page.After, before = page.Before },
+            traceId = EmulatorWorkspace.NextTraceId(),
+        });
+    }
+
+    /// <summary>ListDataConnections: short records <c>{id, name, type, description}</c> in creation order, cursor-paged.</summary>
+    private Task ListDataConnectionsAsync(HttpContext ctx)
+    {
+        var q = new QueryReader(ctx.Request.Query);
+        var limit = q.Int("limit", 25, 1, 100);
+        var (after, before) = (q.String("after"), q.String("before"));
+        if (after is not null && before is not null)
+            q.Fail("'after' and 'before' cannot both be set");
+        if (q.Error is { } error)
+            return TsoaAsync(ctx, 400, "Validation failed", error);
+
+        var connections = _workspace.DataConnections;
+        var sorted = new KeysetEntry<EmulatorDataConnection>[connections.Count];
+        for (var i = 0; i < sorted.Length; i++)
+            sorted[i] = new KeysetEntry<EmulatorDataConnection>(i.ToString("D10", CultureInfo.InvariantCulture), connections[i].Id, connections[i]);
+        if (!Keyset.TryPage(sorted, _ => true, false, limit, after, before, "dataConnections", out var page))
+            return TsoaAsync(ctx, 400, "Validation failed", "Invalid pagination cursor");
+        return JsonAsync(ctx, 200, new
+        {
+            values = page.Values.Select(Payloads.DataConnection),
+            pagination = new { after = page.After, before = page.Before },
         });
     }
 

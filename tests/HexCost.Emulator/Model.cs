@@ -43,6 +43,33 @@ public static class OrgRole
 
 public sealed record EmulatorUser(string Id, string? Name, string Email, string Role, DateTimeOffset? LastLoginDate);
 
+/// <summary>The data-connection types Hex's 2026 spec lists (lowercase, as the API sends them).</summary>
+public static class DataConnectionType
+{
+    public const string Athena = "athena";
+    public const string BigQuery = "bigquery";
+    public const string ClickHouse = "clickhouse";
+    public const string Databricks = "databricks";
+    public const string Postgres = "postgres";
+    public const string Redshift = "redshift";
+    public const string Snowflake = "snowflake";
+    public const string Trino = "trino";
+
+    public static readonly IReadOnlyList<string> All = [Athena, BigQuery, ClickHouse, Databricks, Postgres, Redshift, Snowflake, Trino];
+}
+
+/// <summary>A data connection as ListDataConnections returns it (the short record: no connection details or secrets).</summary>
+public sealed record EmulatorDataConnection(string Id, string Name, string Type, string? Description);
+
+/// <summary>One table a published project queries, as GetQueriedTables returns it.</summary>
+public sealed record EmulatorQueriedTable(string DataConnectionId, string DataConnectionName, string TableName)
+{
+    public EmulatorQueriedTable(EmulatorDataConnection connection, string tableName)
+        : this(connection.Id, connection.Name, tableName)
+    {
+    }
+}
+
 public sealed record EmulatorAppViews(int AllTime, int LastSevenDays, int LastFourteenDays, int LastThirtyDays)
 {
     public static readonly EmulatorAppViews None = new(0, 0, 0, 0);
@@ -94,6 +121,7 @@ public sealed class EmulatorProject
     private DateTimeOffset _createdAt;
     private DateTimeOffset _lastEditedAt;
     private DateTimeOffset? _lastPublishedAt;
+    private IReadOnlyList<EmulatorQueriedTable> _queriedTables = [];
 
     internal EmulatorProject(string id, int? demoIndex)
     {
@@ -138,6 +166,17 @@ public sealed class EmulatorProject
     public IReadOnlyList<EmulatorSchedule> Schedules { get; set; } = [];
     /// <summary>Published version; new runs record it.</summary>
     public int ProjectVersion { get; set; } = 1;
+    /// <summary>
+    /// Tables the published project queries, in the order GetQueriedTables pages them (null is stored as empty).
+    /// Demo projects and <see cref="EmulatorWorkspace.AddProject"/> derive 0-3 tables of the demo data connections from the
+    /// title with copy markers removed, so "Revenue dashboard" and "Revenue Dashboard (copy)" query the same tables.
+    /// </summary>
+    public IReadOnlyList<EmulatorQueriedTable> QueriedTables
+    {
+        get => Volatile.Read(ref _queriedTables);
+        set => Volatile.Write(ref _queriedTables, value ?? []);
+    }
+
     /// <summary>Names of the published input parameters; RunProject answers 422 (notFound) for any other name.</summary>
     public IReadOnlyList<string> InputNames { get; set; } = ["region", "limit"];
 

@@ -16,6 +16,8 @@ internal static class Payloads
 
     public static object User(EmulatorUser u) => new { id = u.Id, name = u.Name, email = u.Email, role = u.Role, lastLoginDate = Iso(u.LastLoginDate) };
 
+    public static object DataConnection(EmulatorDataConnection c) => new { id = c.Id, name = c.Name, type = c.Type, description = c.Description };
+
     public static Dictionary<string, object?> Project(EmulatorProject p, DateTimeOffset? publishedResultsUpdatedAt, bool includeSharing)
     {
         var body = new Dictionary<string, object?>

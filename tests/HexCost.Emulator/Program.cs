@@ -18,6 +18,7 @@ internal static class Program
           --pending-ms N       PENDING time of a run (default 200)
           --run-ms N           RUNNING time of a run (default 1000)
           --no-rate-limits     never answer 429
+          --no-queried-tables  not an Enterprise workspace: GetQueriedTables answers 403
         """;
 
     public static async Task<int> Main(string[] args)
@@ -38,6 +39,7 @@ internal static class Program
                     case "--pending-ms": options.PendingDuration = TimeSpan.FromMilliseconds(NextInt()); break;
                     case "--run-ms": options.RunDuration = TimeSpan.FromMilliseconds(NextInt()); break;
                     case "--no-rate-limits": options.RateLimitsEnabled = false; break;
+                    case "--no-queried-tables": options.QueriedTablesAvailable = false; break;
                     case "-h" or "--help":
                         Console.WriteLine(Usage);
                         return 0;
