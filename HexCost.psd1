@@ -18,6 +18,11 @@
         'Get-HexRun'
         'Stop-HexRun'
         'Get-HexScheduleAudit'
+        'Get-HexCreditBalance'
+        'Import-HexCreditUsage'
+        'Set-HexSpendLimit'
+        'Get-HexSpendLimit'
+        'Get-HexRunReport'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

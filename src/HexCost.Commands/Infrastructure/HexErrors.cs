@@ -26,6 +26,8 @@ namespace HexCost.Commands.Infrastructure
         public const string InvalidConfiguration = "HexInvalidConfiguration";
         public const string UnexpectedResponse = "HexUnexpectedResponse";
         public const string StateError = "HexStateError";
+        public const string RunBudgetExceeded = "HexRunBudgetExceeded";
+        public const string SpendPolicyCorrupt = "HexSpendPolicyCorrupt";
 
         public static (string Id, ErrorCategory Category) For(HexErrorKind kind)
         {
@@ -47,7 +49,8 @@ namespace HexCost.Commands.Infrastructure
                 case HexErrorKind.ServerError: return (ServerError, ErrorCategory.ConnectionError);
                 case HexErrorKind.Transport: return (ConnectionFailed, ErrorCategory.ConnectionError);
                 case HexErrorKind.InvalidConfiguration: return (InvalidConfiguration, ErrorCategory.InvalidArgument);
-                case HexErrorKind.StateCorrupt: return (StateError, ErrorCategory.WriteError);
+                case HexErrorKind.StateCorrupt: return (StateError, ErrorCategory.InvalidData);
+                case HexErrorKind.RunBudgetExceeded: return (RunBudgetExceeded, ErrorCategory.QuotaExceeded);
                 default: return (UnexpectedResponse, ErrorCategory.InvalidData);
             }
         }

@@ -120,6 +120,23 @@ namespace HexCost.Api
         public Pagination? Pagination { get; set; }
     }
 
+    public sealed class ThreadResource
+    {
+        public string Id { get; set; } = "";
+        public string? UserId { get; set; }
+        public string? Title { get; set; }
+        public double? CreditsUsed { get; set; }
+        public string? Type { get; set; }
+        public string? Source { get; set; }
+        public DateTimeOffset? CreatedAt { get; set; }
+    }
+
+    public sealed class ThreadPage
+    {
+        public List<ThreadResource>? Threads { get; set; }
+        public Pagination? Pagination { get; set; }
+    }
+
     public sealed class RunProjectBody
     {
         [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

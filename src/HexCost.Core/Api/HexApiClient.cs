@@ -84,6 +84,14 @@ namespace HexCost.Api
             return GetJsonAsync<QueriedTablePage>(query, projectId, sink, ct);
         }
 
+        /// <summary>ListThreads (Manager role or higher), newest first; <paramref name="numDays"/> limits to recent threads.</summary>
+        public Task<ThreadPage> ListThreadsAsync(int limit, string? after, int? numDays, IHexEventSink? sink, CancellationToken ct)
+        {
+            var query = "threads?limit=" + limit.ToString(CultureInfo.InvariantCulture) + (after == null ? "" : "&after=" + Uri.EscapeDataString(after))
+                        + (numDays.HasValue ? "&numDays=" + numDays.Value.ToString(CultureInfo.InvariantCulture) : "");
+            return GetJsonAsync<ThreadPage>(query, null, sink, ct);
+        }
+
         public Task<ProjectResource> GetProjectAsync(string projectId, IHexEventSink? sink, CancellationToken ct) =>
             GetJsonAsync<ProjectResource>("projects/" + Escape(projectId), projectId, sink, ct);
 

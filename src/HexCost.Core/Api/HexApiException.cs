@@ -24,6 +24,7 @@ namespace HexCost.Api
         InvalidConfiguration,
         UnexpectedResponse,
         StateCorrupt,
+        RunBudgetExceeded,
     }
 
     public class HexException : Exception

@@ -13,6 +13,12 @@ namespace HexCost.Ledger
         public const string Complete = "Complete";
         public const string CacheHit = "CacheHit";
         public const string Cancel = "Cancel";
+        /// <summary>Credits one user used, imported from Hex's usage export.</summary>
+        public const string CreditUsage = "CreditUsage";
+        /// <summary>A change of the spend policy (old and new values in Note).</summary>
+        public const string SpendPolicy = "SpendPolicy";
+        /// <summary>A run-budget threshold was crossed and warned about (once per window).</summary>
+        public const string BudgetAlert = "BudgetAlert";
     }
 
     public static class TriggerOutcomes
@@ -48,5 +54,10 @@ namespace HexCost.Ledger
         public string? User { get; set; }
         public int? ProcessId { get; set; }
         public string? Note { get; set; }
+        public decimal? Credits { get; set; }
+        /// <summary>Whose usage a CreditUsage record is (email or user id).</summary>
+        public string? UsageUser { get; set; }
+        /// <summary>Identity of an imported row, so re-imports add nothing.</summary>
+        public string? UsageKey { get; set; }
     }
 }

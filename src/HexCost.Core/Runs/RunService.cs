@@ -197,8 +197,20 @@ namespace HexCost.Runs
                 UseCachedSqlResults = request.NoSqlCache ? false : (bool?)null,
                 InputParams = canonical == "{}" ? (JsonElement?)null : JsonDocument.Parse(canonical).RootElement.Clone(),
             };
+            // With a run budget, checking it and triggering are one step, so parallel triggers cannot overshoot it together.
+            var budgeted = !request.DryRun && RunBudget.Applies(account);
+            if (budgeted) await account.BudgetGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             var gate = account.TriggerLock(request.ProjectId);
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (budgeted) RunBudget.Check(account, request.ProjectId, request.Force, sink);
+                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                if (budgeted) account.BudgetGate.Release();
+                throw;
+            }
             try
             {
                 var attempts = 0;
@@ -280,6 +292,7 @@ namespace HexCost.Runs
             finally
             {
                 gate.Release();
+                if (budgeted) account.BudgetGate.Release();
             }
         }
 

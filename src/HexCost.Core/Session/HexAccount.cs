@@ -25,6 +25,7 @@ namespace HexCost.Session
         private readonly ConcurrentDictionary<string, byte> _knownRunIds = new ConcurrentDictionary<string, byte>(StringComparer.OrdinalIgnoreCase);
         private readonly ConcurrentDictionary<string, LedgerRecord> _openTriggers = new ConcurrentDictionary<string, LedgerRecord>();
         private readonly ConcurrentDictionary<string, byte> _completedRunIds = new ConcurrentDictionary<string, byte>(StringComparer.OrdinalIgnoreCase);
+        private readonly List<(DateTimeOffset At, string ProjectId)> _triggers = new List<(DateTimeOffset, string)>();
         private readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
         private int _references;
 
@@ -70,7 +71,20 @@ namespace HexCost.Session
         internal int AddReference() => Interlocked.Increment(ref _references);
         internal int RemoveReference() => Interlocked.Decrement(ref _references);
 
+        /// <summary>Held while a run budget is checked and the trigger is made.</summary>
+        internal SemaphoreSlim BudgetGate { get; } = new SemaphoreSlim(1, 1);
+
         internal SemaphoreSlim TriggerLock(string projectId) => _triggerLocks.GetOrAdd(projectId.ToLowerInvariant(), _ => new SemaphoreSlim(1, 1));
+
+        /// <summary>Runs started (triggered or adopted) since <paramref name="since"/>: in all, and of one project.</summary>
+        internal (int Total, int Project) TriggersSince(DateTimeOffset since, string projectId)
+        {
+            lock (_triggers)
+            {
+                var recent = _triggers.Where(t => t.At >= since).ToList();
+                return (recent.Count, recent.Count(t => string.Equals(t.ProjectId, projectId, StringComparison.OrdinalIgnoreCase)));
+            }
+        }
 
         internal bool IsKnownRun(string runId) => _knownRunIds.ContainsKey(runId);
 
@@ -133,8 +147,11 @@ namespace HexCost.Session
                     }
                     if (record.Outcome == TriggerOutcomes.Created && record.RunId != null && record.CacheKey != null)
                         _openTriggers[record.RunId] = record;
+                    if (record.Outcome == TriggerOutcomes.Created && record.ProjectId != null && record.Note != "DryRun")
+                        lock (_triggers) _triggers.Add((record.At, record.ProjectId));
                     break;
                 case LedgerRecordTypes.Adopt:
+                    if (record.ProjectId != null) lock (_triggers) _triggers.Add((record.At, record.ProjectId));
                     if (record.RunId != null && record.CacheKey != null) _openTriggers[record.RunId] = record;
                     break;
                 case LedgerRecordTypes.Complete:
