@@ -32,6 +32,8 @@ namespace HexCost.Ledger
     public sealed class LedgerRecord
     {
         [JsonPropertyName("v")] public int Version { get; set; } = 1;
+        /// <summary>Unique per record, so a process that reads back the ledger can tell its own appends.</summary>
+        public string? Id { get; set; }
         public string Type { get; set; } = "";
         public DateTimeOffset At { get; set; }
         public string? ProjectId { get; set; }

@@ -26,6 +26,7 @@ namespace HexCost.Session
         private readonly ConcurrentDictionary<string, LedgerRecord> _openTriggers = new ConcurrentDictionary<string, LedgerRecord>();
         private readonly ConcurrentDictionary<string, byte> _completedRunIds = new ConcurrentDictionary<string, byte>(StringComparer.OrdinalIgnoreCase);
         private readonly List<(DateTimeOffset At, string ProjectId)> _triggers = new List<(DateTimeOffset, string)>();
+        private readonly ConcurrentDictionary<string, byte> _ownRecords = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
         private readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
         private int _references;
 
@@ -100,14 +101,20 @@ namespace HexCost.Session
 #else
             record.ProcessId ??= System.Diagnostics.Process.GetCurrentProcess().Id;
 #endif
+            record.Id ??= Guid.NewGuid().ToString("N");
+            _ownRecords.TryAdd(record.Id, 0);
             Ledger.Append(record);
             Apply(record, seedLimiter: false);
         }
 
-        /// <summary>Picks up what other processes appended since the last read.</summary>
+        /// <summary>Picks up what other processes appended since the last read (our own appends are already applied).</summary>
         internal void RefreshFromLedger()
         {
-            foreach (var record in Ledger.ReadNew()) Apply(record, seedLimiter: true);
+            foreach (var record in Ledger.ReadNew())
+            {
+                if (record.Id != null && _ownRecords.ContainsKey(record.Id)) continue;
+                Apply(record, seedLimiter: true);
+            }
         }
 
         internal bool TryGetCached(string cacheKey, out HexRun run)

@@ -28,6 +28,8 @@ namespace HexCost.Tests.Core
             for (var i = 0; i < 2; i++)
                 await RunService.RunAsync(first, new RunRequest { ProjectId = project.Id }, new RunWaitOptions(), NullEventSink.Instance, default);
             Assert.Equal(1, first.Limiter.Available(RateLimitGroup.RunProject));
+            first.RefreshFromLedger(); // reading back its own appends must not count them twice
+            Assert.Equal(1, first.Limiter.Available(RateLimitGroup.RunProject));
             HexAccountRegistry.Release(first);
 
             var second = (await world.SessionAsync(limits: HourOfThree)).GetAccount();

@@ -145,8 +145,11 @@ namespace HexCost.Tests.Credits
         {
             var users = new[] { User("a", "EDITOR"), User("b", "EXPLORER"), User("c", "GUEST"), User("d", "ADMIN") };
             var usage = Gen.Select(Gen.Int[0, 4], Gen.Int[0, 40_000], Gen.Decimal[0m, 80m]).Array[0, 60];
-            Gen.Select(usage, Gen.Decimal[0m, 300m], Gen.Decimal[0m, 100m], Gen.Int[0, 6]).Sample((events, rolled, bonus, limitPacks) =>
+            Gen.Select(usage, Gen.Decimal[0m, 300m], Gen.Decimal[0m, 100m], Gen.Int[0, 6]).Sample((events, rolledRaw, bonusRaw, limitPacks) =>
             {
+                // Credits are amounts to the hundredth: 28-digit decimals would only test decimal rounding.
+                var rolled = Math.Round(rolledRaw, 2);
+                var bonus = Math.Round(bonusRaw, 2);
                 var policy = new TopUpPolicy { PackCredits = 50, PackPrice = 7, BonusCredits = bonus, MonthlyLimit = limitPacks == 6 ? (decimal?)null : limitPacks * 7 + 3 };
                 var a = CreditAccounting.Simulate(users, events.Select(e => new UsageEvent
                 {
