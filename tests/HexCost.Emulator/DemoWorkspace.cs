@@ -291,6 +291,41 @@ internal static partial class DemoWorkspace
         }
     }
 
+    private static readonly string[] ThreadQuestions =
+    [
+        "Why did revenue dip last week?", "Top 10 customers by ARR", "Churn by plan tier", "Build a cohort retention chart",
+        "Explain the ad spend spike", "Which regions missed quota?", "Clean up the orders model", "Forecast Q3 bookings",
+        "Compare web sessions to signups", "Find duplicate accounts", "Inventory below reorder point", "Summarise support tickets",
+    ];
+
+    /// <summary>
+    /// Demo agent threads: 40 threads of the demo users who hold editing or exploring seats (ADMIN, MANAGER, EDITOR, EXPLORER),
+    /// round-robin, created over the 60 days before <paramref name="now"/>. Mostly THREADS from HEX; creditsUsed 1-10 with one
+    /// decimal, null for every eighth; about one in ten sensitive. Drawn from their own random stream, so no other demo
+    /// content changes.
+    /// </summary>
+    public static List<EmulatorThread> Threads(int seed, DateTimeOffset now, IReadOnlyList<EmulatorUser> users)
+    {
+        const int count = 40;
+        var r = new Random(Mix(seed, 0, 0x7EAD));
+        var askers = users.Where(u => u.Role is OrgRole.Admin or OrgRole.Manager or OrgRole.Editor or OrgRole.Explorer).ToArray();
+        var threads = new List<EmulatorThread>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var user = askers[i % askers.Length];
+            var typeRoll = r.Next(10);
+            var type = typeRoll < 7 ? ThreadType.Threads : typeRoll < 9 ? ThreadType.Notebook : ThreadType.Modeling;
+            var sourceRoll = r.Next(20);
+            var source = sourceRoll < 14 ? ThreadSource.Hex : sourceRoll < 17 ? ThreadSource.Slack : sourceRoll < 19 ? ThreadSource.Mcp : ThreadSource.PublicApi;
+            var credits = Math.Round(1 + 9 * r.NextDouble(), 1);
+            var created = Millis(now - TimeSpan.FromMilliseconds(r.NextInt64(60_000, (long)TimeSpan.FromDays(60).TotalMilliseconds)));
+            var title = ThreadQuestions[r.Next(ThreadQuestions.Length)];
+            var sensitive = r.Next(10) == 0;
+            threads.Add(new EmulatorThread(NewGuid(r), user.Id, title, i % 8 == 5 ? null : credits, type, source, created, sensitive));
+        }
+        return threads;
+    }
+
     public static string NewGuid(Random r)
     {
         Span<byte> b = stackalloc byte[16];

@@ -76,7 +76,7 @@ public sealed class EmulatorOptions
     public int RunsPerHour { get; set; } = 60;
     public TimeSpan RunHourWindow { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>"hex-api" group limits: GET /users/me, GET /users, GET /projects/{id} and GET /projects/{id}/queriedTables.</summary>
+    /// <summary>"hex-api" group limits: GET /users/me, GET /users, GET /projects/{id}, GET /projects/{id}/queriedTables and GET /threads.</summary>
     public int ReadsPerMinute { get; set; } = 30;
     public TimeSpan ReadMinuteWindow { get; set; } = TimeSpan.FromMinutes(1);
     public int ReadsPerHour { get; set; } = 1800;

@@ -33,7 +33,7 @@ public sealed class EmulatorStats
     }
 
     /// <summary>Requests per operation: Me, ListUsers, ListProjects, GetProject, RunProject, GetProjectRuns, GetRunStatus, CancelRun,
-    /// GetQueriedTables, ListDataConnections, Unknown.</summary>
+    /// GetQueriedTables, ListDataConnections, ListThreads, Unknown.</summary>
     public IReadOnlyDictionary<string, int> RequestsByOperation => _byOperation.ToDictionary(p => p.Key, p => p.Value);
 
     public int RequestsFor(string operation) => _byOperation.GetValueOrDefault(operation);

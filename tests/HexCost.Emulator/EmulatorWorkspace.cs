@@ -9,7 +9,7 @@ internal sealed record RunRequest(string? InputParamsJson, string? ViewId, bool 
 internal enum CancelResult { NotFound, AlreadyFinished, Cancelled }
 
 /// <summary>
-/// The emulated workspace: one org, its users, projects and runs. All members are thread-safe; collections are snapshots.
+/// The emulated workspace: one org, its users, projects, runs and agent threads. All members are thread-safe; collections are snapshots.
 /// The token's user is the first user, an ADMIN. Demo content is deterministic from the seed; ids of projects, users and
 /// runs created later are random, as Hex's are.
 /// </summary>
@@ -26,6 +26,8 @@ public sealed class EmulatorWorkspace
     private readonly Dictionary<string, EmulatorRun> _runsById = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<EmulatorRun> _liveRuns = [];
     private readonly Dictionary<string, KeysetEntry<EmulatorProject>[]> _sortedProjects = new(StringComparer.Ordinal);
+    private readonly List<EmulatorThread> _threads;
+    private KeysetEntry<EmulatorThread>[]? _sortedThreads;
 
     internal EmulatorWorkspace(EmulatorOptions options)
     {
@@ -36,6 +38,7 @@ public sealed class EmulatorWorkspace
         _tokenUser = _users[0];
         _dataConnections = DemoWorkspace.DataConnections(options.Seed);
         _demoTables = DemoWorkspace.TablePool(_dataConnections);
+        _threads = DemoWorkspace.Threads(options.Seed, GeneratedAt, _users);
         for (var i = 0; i < options.ProjectCount; i++)
         {
             var project = DemoWorkspace.Project(options.Seed, i, GeneratedAt, _users);
@@ -79,6 +82,46 @@ public sealed class EmulatorWorkspace
             lock (_gate)
                 return _projects.SelectMany(RunListOf).OrderBy(r => r.CreatedAt).ToArray();
         }
+    }
+
+    /// <summary>
+    /// Agent threads, newest first (ListThreads order: createdAt, then id, descending). The demo workspace has 40 threads of
+    /// the demo ADMIN, MANAGER, EDITOR and EXPLORER users over the 60 days before <see cref="GeneratedAt"/>.
+    /// </summary>
+    public IReadOnlyList<EmulatorThread> Threads
+    {
+        get
+        {
+            var sorted = ThreadsAscending();
+            var result = new EmulatorThread[sorted.Length];
+            for (var i = 0; i < sorted.Length; i++)
+                result[i] = sorted[sorted.Length - 1 - i].Item;
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// Adds an agent thread of <paramref name="userId"/> created at <paramref name="createdAt"/>. <paramref name="type"/> is one of
+    /// <see cref="ThreadType.All"/>, <paramref name="source"/> one of <see cref="ThreadSource.All"/>; a <paramref name="sensitive"/>
+    /// (private) thread keeps its title here but ListThreads sends it as null.
+    /// </summary>
+    public EmulatorThread AddThread(string userId, double? creditsUsed, DateTimeOffset createdAt, string type = ThreadType.Threads,
+        string source = ThreadSource.Hex, string? title = null, bool sensitive = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        if (!ThreadType.All.Contains(type))
+            throw new ArgumentException($"type must be one of {string.Join(", ", ThreadType.All)}.", nameof(type));
+        if (!ThreadSource.All.Contains(source))
+            throw new ArgumentException($"source must be one of {string.Join(", ", ThreadSource.All)}.", nameof(source));
+        if (creditsUsed is { } credits && (double.IsNaN(credits) || double.IsInfinity(credits) || credits < 0))
+            throw new ArgumentOutOfRangeException(nameof(creditsUsed), "creditsUsed is a finite number of at least 0, or null.");
+        var thread = new EmulatorThread(NextGuid(), userId, title, creditsUsed, type, source, DemoWorkspace.Millis(createdAt), sensitive);
+        lock (_gate)
+        {
+            _threads.Add(thread);
+            _sortedThreads = null;
+        }
+        return thread;
     }
 
     public EmulatorProject? FindProject(string projectId)
@@ -248,6 +291,13 @@ public sealed class EmulatorWorkspace
             };
             return _sortedProjects[sortBy] = Keyset.Sort(_projects, key, p => p.Id);
         }
+    }
+
+    /// <summary>Threads ascending by (createdAt, id); cached until a thread is added.</summary>
+    internal KeysetEntry<EmulatorThread>[] ThreadsAscending()
+    {
+        lock (_gate)
+            return _sortedThreads ??= Keyset.Sort(_threads, t => Keyset.TicksKey(t.CreatedAt), t => t.Id);
     }
 
     internal void SortKeysChanged()

@@ -13,12 +13,12 @@ namespace HexCost.Emulator;
 
 internal enum Operation
 {
-    Unknown, Me, ListUsers, ListProjects, GetProject, RunProject, GetProjectRuns, GetRunStatus, CancelRun, GetQueriedTables, ListDataConnections,
+    Unknown, Me, ListUsers, ListProjects, GetProject, RunProject, GetProjectRuns, GetRunStatus, CancelRun, GetQueriedTables, ListDataConnections, ListThreads,
 }
 
 /// <summary>
 /// The request pipeline: response delay, injected server errors, bearer authentication, rate windows, then the operation.
-/// GetProject, Me and ListUsers use the oRPC error envelope <c>{code, message, issues}</c>; the rest use Tsoa <c>{reason, details?, traceId}</c>.
+/// GetProject, Me, ListUsers and ListThreads use the oRPC error envelope <c>{code, message, issues}</c>; the rest use Tsoa <c>{reason, details?, traceId}</c>.
 /// </summary>
 internal sealed class Endpoints
 {
@@ -31,6 +31,7 @@ internal sealed class Endpoints
     private static readonly string[] Directions = ["ASC", "DESC"];
     private static readonly string[] TriggerFilters = ["API", "SCHEDULED", "APP_REFRESH", "ALL"];
     private static readonly string[] NotificationTypes = ["SUCCESS", "FAILURE", "ALL"];
+    private static readonly string[] ThreadModels = ["claude-sonnet-4-5", "claude-opus-4-1", "gpt-5"];
 
     private readonly EmulatorOptions _options;
     private readonly EmulatorWorkspace _workspace;
@@ -82,7 +83,7 @@ internal sealed class Endpoints
         var group = operation switch
         {
             Operation.RunProject => RateGroup.RunProject,
-            Operation.Me or Operation.ListUsers or Operation.GetProject or Operation.GetQueriedTables => RateGroup.HexApiRead,
+            Operation.Me or Operation.ListUsers or Operation.GetProject or Operation.GetQueriedTables or Operation.ListThreads => RateGroup.HexApiRead,
             _ => RateGroup.RequestOnly,
         };
         var decision = _rates.Acquire(user.Id, group, Now);
@@ -113,6 +114,7 @@ internal sealed class Endpoints
             Operation.CancelRun => CancelRunAsync(ctx, projectId!, runId!),
             Operation.GetQueriedTables => GetQueriedTablesAsync(ctx, projectId!),
             Operation.ListDataConnections => ListDataConnectionsAsync(ctx),
+            Operation.ListThreads => ListThreadsAsync(ctx, user),
             _ => TsoaAsync(ctx, 404, "Not found"),
         });
     }
@@ -136,6 +138,7 @@ internal sealed class Endpoints
             ["projects", var p, "runs", var r] when HttpMethods.IsDelete(method) => (Operation.CancelRun, p, r),
             ["projects", var p, "queriedTables"] when HttpMethods.IsGet(method) => (Operation.GetQueriedTables, p, null),
             ["data-connections"] when HttpMethods.IsGet(method) => (Operation.ListDataConnections, null, null),
+            ["threads"] when HttpMethods.IsGet(method) => (Operation.ListThreads, null, null),
             _ => (Operation.Unknown, null, null),
         };
     }
@@ -155,7 +158,7 @@ internal sealed class Endpoints
 
     private Task UnauthorizedAsync(HttpContext ctx, Operation operation)
     {
-        var orpc = operation is Operation.Me or Operation.ListUsers or Operation.GetProject;
+        var orpc = operation is Operation.Me or Operation.ListUsers or Operation.GetProject or Operation.ListThreads;
         if (_options.PlainTextUnauthorizedOnTsoaEndpoints && !orpc)
         {
             ctx.Response.StatusCode = 401;
@@ -483,6 +486,68 @@ internal sealed class Endpoints
         {
             values = page.Values.Select(Payloads.DataConnection),
             pagination = new { after = page.After, before = page.Before },
+        });
+    }
+
+    /// <summary>
+    /// ListThreads: Manager role or higher (403 FORBIDDEN otherwise). Admins see every thread, managers their own plus every
+    /// THREADS-type thread; sensitive (private) threads are listed with a null title. Newest first, cursor-paged; filters
+    /// <c>numDays</c> (created within the last N days of the emulator clock) and comma-separated <c>userId</c>, <c>source</c>, <c>type</c>.
+    /// </summary>
+    private Task ListThreadsAsync(HttpContext ctx, EmulatorUser user)
+    {
+        var isAdmin = user.Role == OrgRole.Admin;
+        if (!isAdmin && user.Role != OrgRole.Manager)
+            return OrpcAsync(ctx, 403, "FORBIDDEN", "ListThreads requires the Manager role or higher.");
+
+        var q = new QueryReader(ctx.Request.Query);
+        var limit = q.Int("limit", 25, 1, 100);
+        int? numDays = q.String("numDays") is null ? null : q.Int("numDays", 0, 1, int.MaxValue);
+        var userIds = q.List("userId");
+        var sources = q.List("source");
+        var types = q.List("type");
+        if (userIds.Any(id => !Guid.TryParse(id, out _)))
+            q.Fail("'userId' must be a UUID or a comma-separated list of UUIDs");
+        if (sources.Any(v => !ThreadSource.All.Contains(v)))
+            q.Fail($"'source' must be one or more of {string.Join(", ", ThreadSource.All)}");
+        if (types.Any(v => !ThreadType.All.Contains(v)))
+            q.Fail($"'type' must be one or more of {string.Join(", ", ThreadType.All)}");
+        var (after, before) = (q.String("after"), q.String("before"));
+        if (after is not null && before is not null)
+            q.Fail("'after' and 'before' cannot both be set");
+        if (q.Error is { } error)
+            return OrpcAsync(ctx, 400, "BAD_REQUEST", "Input validation failed", error);
+
+        var since = numDays is { } days ? Now - TimeSpan.FromDays(days) : DateTimeOffset.MinValue;
+        bool Include(EmulatorThread t) =>
+            (isAdmin || string.Equals(t.UserId, user.Id, StringComparison.OrdinalIgnoreCase) || t.Type == ThreadType.Threads) &&
+            t.CreatedAt >= since &&
+            (userIds.Length == 0 || userIds.Contains(t.UserId, StringComparer.OrdinalIgnoreCase)) &&
+            (sources.Length == 0 || sources.Contains(t.Source)) &&
+            (types.Length == 0 || types.Contains(t.Type));
+        if (!Keyset.TryPage(_workspace.ThreadsAscending(), Include, true, limit, after, before, "threads", out var page))
+            return OrpcAsync(ctx, 400, "BAD_REQUEST", "Input validation failed", "Invalid pagination cursor");
+        var origin = _baseUri() is { } b ? b.GetLeftPart(UriPartial.Authority) : "http://127.0.0.1";
+        return JsonAsync(ctx, 200, new
+        {
+            threads = page.Values.Select(t => new
+            {
+                id = t.Id,
+                orgId = _workspace.OrgId,
+                url = $"{origin}/hex/threads/{t.Id}",
+                userId = t.UserId,
+                title = t.Sensitive ? null : t.Title,
+                creditsUsed = t.CreditsUsed,
+                type = t.Type,
+                source = t.Source,
+                createdAt = Payloads.Iso(t.CreatedAt),
+                sensitive = t.Sensitive,
+                model = ThreadModels[t.Id.Sum(c => c) % ThreadModels.Length],
+                topics = Array.Empty<object>(),
+                warnings = Array.Empty<object>(),
+                feedback = Array.Empty<object>(),
+            }),
+            pagination = new { before = page.Before, after = page.After },
         });
     }
 

@@ -43,6 +43,34 @@ public static class OrgRole
 
 public sealed record EmulatorUser(string Id, string? Name, string Email, string Role, DateTimeOffset? LastLoginDate);
 
+/// <summary>The thread types ListThreads reports and filters on (<c>type</c>).</summary>
+public static class ThreadType
+{
+    public const string Threads = "THREADS";
+    public const string Notebook = "NOTEBOOK";
+    public const string Modeling = "MODELING";
+
+    public static readonly IReadOnlyList<string> All = [Threads, Notebook, Modeling];
+}
+
+/// <summary>Where a thread was started (<c>source</c>).</summary>
+public static class ThreadSource
+{
+    public const string Hex = "HEX";
+    public const string Slack = "SLACK";
+    public const string Mcp = "MCP";
+    public const string PublicApi = "PUBLIC_API";
+
+    public static readonly IReadOnlyList<string> All = [Hex, Slack, Mcp, PublicApi];
+}
+
+/// <summary>
+/// An AI agent thread as ListThreads reports it. <see cref="Title"/> is the real title; ListThreads sends null instead when the
+/// thread is <see cref="Sensitive"/> (private). <see cref="CreditsUsed"/> null = Hex has no figure for the thread.
+/// </summary>
+public sealed record EmulatorThread(string Id, string UserId, string? Title, double? CreditsUsed, string Type, string Source,
+    DateTimeOffset CreatedAt, bool Sensitive);
+
 /// <summary>The data-connection types Hex's 2026 spec lists (lowercase, as the API sends them).</summary>
 public static class DataConnectionType
 {

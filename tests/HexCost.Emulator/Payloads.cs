@@ -105,6 +105,12 @@ internal sealed class QueryReader(IQueryCollection query)
     public string[] Many(string name) =>
         query.TryGetValue(name, out var v) ? v.Where(s => !string.IsNullOrEmpty(s)).Select(s => s!).ToArray() : [];
 
+    /// <summary>A comma-separated list (repeated keys are joined), trimmed, empty entries dropped.</summary>
+    public string[] List(string name) =>
+        query.TryGetValue(name, out var v)
+            ? v.SelectMany(s => (s ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray()
+            : [];
+
     public int Int(string name, int fallback, int min, int max)
     {
         var raw = String(name);
