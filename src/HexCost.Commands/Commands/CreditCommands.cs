@@ -271,10 +271,22 @@ namespace HexCost.Commands
             if (!ShouldProcess($"HexCost spend policy of workspace {Account.OrgId}", what)) return;
 
             var spent = snapshot != null && snapshot.CycleStart <= Account.Time.GetUtcNow().UtcDateTime ? snapshot.AddOnSpend : 0m;
-            if (updated.MonthlyAddOnLimit.HasValue && updated.MonthlyAddOnLimit < spent && !Force
-                && !ShouldContinue($"The new monthly add-on limit {updated.MonthlyAddOnLimit.Value.ToString("0.##", CultureInfo.InvariantCulture)} is below the {spent.ToString("0.##", CultureInfo.InvariantCulture)} already spent this cycle: no more top-ups would be bought. Continue?", "Lower the add-on limit below current spend"))
+            if (updated.MonthlyAddOnLimit.HasValue && updated.MonthlyAddOnLimit < spent && !Force)
             {
-                return;
+                // A high-impact change: ask even when $ConfirmPreference would not, unless -Force.
+                var question = $"The new monthly add-on limit {updated.MonthlyAddOnLimit.Value.ToString("0.##", CultureInfo.InvariantCulture)} is below the {spent.ToString("0.##", CultureInfo.InvariantCulture)} already spent this cycle: no more top-ups would be bought.";
+                bool confirmed;
+                try
+                {
+                    confirmed = ShouldContinue(question + " Continue?", "Lower the add-on limit below current spend");
+                }
+                catch (Exception error) when (error is System.Management.Automation.Host.HostException || error is PSInvalidOperationException || error is NotImplementedException)
+                {
+                    ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(question + " This host cannot ask; run again with -Force to confirm.", error),
+                        "HexConfirmationRequired", ErrorCategory.InvalidOperation, updated.MonthlyAddOnLimit));
+                    return;
+                }
+                if (!confirmed) return;
             }
 
             store.Save(updated);

@@ -111,5 +111,22 @@ namespace HexCost.Tests.Credits
             var policy = host.Run("Set-HexSpendLimit -FromHistory -PassThru").ThrowIfErrors().Output.Single();
             Assert.Equal(180m, policy.Prop<decimal?>("MonthlyAddOnLimit"));
         }
+    
+
+        [Fact]
+        public async Task Lowering_the_limit_below_current_spend_needs_confirmation_or_Force()
+        {
+            await using var world = await HexWorld.StartAsync();
+            using var host = world.Connected();
+            host.Run("Set-HexSpendLimit -MonthlyAddOnLimit 100").ThrowIfErrors();
+            File.WriteAllText(Path.Combine(StateDir(world), "credit-snapshot.json"),
+                "{\"at\":\"2026-11-20T00:00:00Z\",\"cycleStart\":\"2026-11-01T00:00:00Z\",\"addOnSpend\":40,\"projectedAddOnSpend\":60}");
+            var refused = host.Run("Set-HexSpendLimit -MonthlyAddOnLimit 20");
+            Assert.StartsWith("HexConfirmationRequired,", refused.Terminating?.FullyQualifiedErrorId);
+            Assert.Contains("-Force", refused.Terminating!.Exception.Message);
+            Assert.Equal(100m, host.Run("Get-HexSpendLimit").ThrowIfErrors().Output.Single().Prop<decimal?>("MonthlyAddOnLimit"));
+            host.Run("Set-HexSpendLimit -MonthlyAddOnLimit 20 -Force").ThrowIfErrors();
+            Assert.Equal(20m, host.Run("Get-HexSpendLimit").ThrowIfErrors().Output.Single().Prop<decimal?>("MonthlyAddOnLimit"));
+        }
     }
 }
