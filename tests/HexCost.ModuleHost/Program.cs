@@ -5,7 +5,8 @@ using System.Management.Automation.Runspaces;
 using System.Reflection;
 using System.Security;
 
-// Usage: HexCost.ModuleHost <manifest> <baseUri> <token> <statePath> [--preload-pwsh76]
+// Usage: HexCost.ModuleHost <manifest> <baseUri> <token> <statePath> [--preload-pwsh76] [--script <file>]
+// With --script, runs that file instead (param($Manifest, $BaseUri, $Token, $StatePath)) and prints what it writes.
 // Imports the module into a fresh runspace, connects, runs a project twice with one source version, and prints
 // one line per fact; exits 0 when the second run came from the cache.
 if (args.Length < 4)
@@ -29,7 +30,9 @@ using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDe
 runspace.Open();
 using var ps = PowerShell.Create();
 ps.Runspace = runspace;
-ps.AddScript("""
+var scriptIndex = Array.IndexOf(args, "--script");
+if (scriptIndex >= 0) ps.AddScript(System.IO.File.ReadAllText(args[scriptIndex + 1]));
+else ps.AddScript("""
     param($Manifest, $BaseUri, $Token, $StatePath)
     $ErrorActionPreference = 'Stop'
     Import-Module $Manifest

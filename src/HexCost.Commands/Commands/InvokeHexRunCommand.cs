@@ -29,6 +29,7 @@ namespace HexCost.Commands
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("Id")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Completers.ProjectIdCompleter))]
         public string ProjectId { get; set; } = "";
 
         /// <summary>Values for the published app's input parameters, by name.</summary>
@@ -68,6 +69,13 @@ namespace HexCost.Commands
         [Parameter]
         public SwitchParameter Force { get; set; }
 
+        /// <summary>At most one run per key, ever: if the ledger already has a run for this key (in flight or finished, from any
+        /// process), it is reattached or returned instead of triggering; a trigger a crashed process left unanswered is
+        /// looked for in Hex and adopted. E.g. "$id-$(Get-Date -Format yyyyMMddHH)" for at most one run an hour.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? IdempotencyKey { get; set; }
+
         /// <summary>Runs in flight at once with -Wait (default 5).</summary>
         [Parameter]
         [ValidateRange(1, 25)]
@@ -105,6 +113,7 @@ namespace HexCost.Commands
                 UpdatePublishedResults = UpdatePublishedResults,
                 NoSqlCache = NoSqlCache,
                 DryRun = DryRun,
+                IdempotencyKey = IdempotencyKey,
             };
             var wait = new RunWaitOptions { Wait = Wait, Timeout = Timeout, CancelOnTimeout = !NoCancelOnTimeout };
             var task = RunService.RunAsync(account, request, wait, EventSink, StopToken);

@@ -62,10 +62,26 @@ namespace HexCost.Ledger
         public void Append(LedgerRecord record)
         {
             if (record == null) throw new ArgumentNullException(nameof(record));
-            var line = JsonSerializer.SerializeToUtf8Bytes(record, Json);
             lock (_appendSync)
             {
-                using (AcquireFileLock())
+                using (AcquireFileLock()) AppendLocked(record);
+            }
+        }
+
+        /// <summary>Runs <paramref name="decide"/> while holding the ledger's exclusive lock (no other process can append
+        /// meanwhile) and appends the record it returns, if any: a check-then-append that is atomic across processes.</summary>
+        public T Exclusive<T>(Func<Action<LedgerRecord>, T> decide)
+        {
+            lock (_appendSync)
+            {
+                using (AcquireFileLock()) return decide(AppendLocked);
+            }
+        }
+
+        private void AppendLocked(LedgerRecord record)
+        {
+            var line = JsonSerializer.SerializeToUtf8Bytes(record, Json);
+            {
                 using (var stream = new FileStream(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
                 {
                     var isNew = stream.Length == 0;

@@ -7,6 +7,9 @@ namespace HexCost.Ledger
     {
         /// <summary>One RunProject request that reached Hex (or may have): Outcome says what came back.</summary>
         public const string Trigger = "Trigger";
+        /// <summary>Written before a RunProject is sent for an idempotency key: if no Trigger follows, a crash may have
+        /// left a run in Hex that the next attempt must look for.</summary>
+        public const string Intent = "Intent";
         /// <summary>A run found after a lost RunProject answer and taken as ours.</summary>
         public const string Adopt = "Adopt";
         /// <summary>A run reached a terminal status.</summary>
@@ -41,6 +44,8 @@ namespace HexCost.Ledger
         public string? Outcome { get; set; }
         public string? Status { get; set; }
         public string? CacheKey { get; set; }
+        /// <summary>The caller's -IdempotencyKey: at most one run per key, across crashes and retries.</summary>
+        public string? IdempotencyKey { get; set; }
         public string? SourceVersion { get; set; }
         public string? InputParameters { get; set; }
         public string? RunUrl { get; set; }

@@ -24,6 +24,8 @@ namespace HexCost.Model
         /// <summary>Seconds spent waiting for rate-limit permits and 429 retry delays before Hex took the trigger.</summary>
         public double ThrottledSeconds { get; set; }
         public DateTime? RequestedAt { get; set; }
+        /// <summary>The -IdempotencyKey the run was started under, if any.</summary>
+        public string? IdempotencyKey { get; set; }
 
         public HexRun Clone() => (HexRun)MemberwiseClone();
 

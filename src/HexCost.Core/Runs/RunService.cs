@@ -22,6 +22,8 @@ namespace HexCost.Runs
         public bool UpdatePublishedResults { get; set; }
         public bool NoSqlCache { get; set; }
         public bool DryRun { get; set; }
+        /// <summary>At most one run per key, across retries, crashes and processes: a key the ledger knows is reattached or returned.</summary>
+        public string? IdempotencyKey { get; set; }
     }
 
     public sealed class RunWaitOptions
@@ -60,6 +62,9 @@ namespace HexCost.Runs
             {
                 throw new HexException(HexErrorKind.InvalidInputParameters, ex.Message + " Fix -InputParameters.") { ProjectId = request.ProjectId };
             }
+
+            if (request.IdempotencyKey != null && !request.DryRun)
+                return await RunIdempotentAsync(account, request, canonical, wait, requestedAt, sink, cancellationToken).ConfigureAwait(false);
 
             var key = request.SourceVersion != null && !request.Force && !request.DryRun
                 ? InputCanonicalizer.CacheKey(request.ProjectId, canonical, request.SourceVersion, request.UpdatePublishedResults, request.NoSqlCache)
@@ -187,6 +192,119 @@ namespace HexCost.Runs
             return run;
         }
 
+        private enum IdempotentStep { Trigger, Existing, WaitForOther, Recover }
+
+        /// <summary>
+        /// -IdempotencyKey: under the ledger's cross-process lock, decide from what the ledger holds for the key: a run
+        /// (reattach or return it), a live process's unanswered trigger (wait for it), a dead one's (look for the run it
+        /// may have created, adopt it, else trigger), or nothing (write an Intent, then trigger).
+        /// </summary>
+        private static async Task<RunResult> RunIdempotentAsync(HexAccount account, RunRequest request, string canonical, RunWaitOptions wait,
+            DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            var idempotencyKey = request.IdempotencyKey!;
+            var gate = account.TriggerLock("idempotency:" + idempotencyKey);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var waitedSince = account.Time.GetUtcNow();
+                var searched = false;
+                while (true)
+                {
+                    LedgerRecord? seen = null;
+                    var step = account.Exclusive(() =>
+                    {
+                        seen = account.ForIdempotencyKey(idempotencyKey);
+                        if (seen == null) return IdempotentStep.Trigger;
+                        if (seen.RunId != null) return IdempotentStep.Existing;
+                        if (seen.Type == LedgerRecordTypes.Trigger && seen.Outcome == TriggerOutcomes.Rejected) return IdempotentStep.Trigger;
+                        if (searched) return IdempotentStep.Trigger;
+                        var otherLive = seen.ProcessId.HasValue && seen.ProcessId != CurrentProcessId() && IsAlive(seen.ProcessId.Value);
+                        return otherLive && account.Time.GetUtcNow() - seen.At < account.RunOptions.IntentTimeout ? IdempotentStep.WaitForOther : IdempotentStep.Recover;
+                    }, s => s == IdempotentStep.Trigger
+                        ? new LedgerRecord { Type = LedgerRecordTypes.Intent, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, IdempotencyKey = idempotencyKey, InputParameters = canonical }
+                        : null);
+
+                    switch (step)
+                    {
+                        case IdempotentStep.Existing:
+                            sink.Verbose($"The ledger already has run {seen!.RunId} for idempotency key '{idempotencyKey}'; returning it instead of starting another.");
+                            return await ExistingAsync(account, seen, wait, requestedAt, sink, cancellationToken).ConfigureAwait(false);
+                        case IdempotentStep.WaitForOther:
+                            if (account.Time.GetUtcNow() - waitedSince > account.RunOptions.IntentTimeout) goto case IdempotentStep.Recover;
+                            sink.Verbose($"Process {seen!.ProcessId} is triggering idempotency key '{idempotencyKey}'; waiting for its answer.");
+                            await Clock.Delay(account.Time, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                            continue;
+                        case IdempotentStep.Recover:
+                            searched = true;
+                            sink.Verbose($"A trigger for idempotency key '{idempotencyKey}' was sent at {seen!.At:u} and never answered (the process ended); looking for the run it may have created.");
+                            var orphan = await FindOrphanAsync(account, seen.ProjectId ?? request.ProjectId, seen.At, sink, cancellationToken).ConfigureAwait(false);
+                            if (orphan == null) continue;
+                            var adopted = new HexRun
+                            {
+                                ProjectId = seen.ProjectId ?? request.ProjectId, RunId = orphan.RunId, RunUrl = orphan.RunUrl, TraceId = orphan.TraceId,
+                                ProjectVersion = orphan.ProjectVersion, InputParameters = canonical, SourceVersion = request.SourceVersion,
+                                RequestedAt = requestedAt.UtcDateTime, IdempotencyKey = idempotencyKey,
+                            };
+                            Apply(adopted, orphan);
+                            var record = TriggerRecord(account, adopted, null, null, null, request);
+                            record.Type = LedgerRecordTypes.Adopt;
+                            account.Record(record);
+                            if (!wait.Wait || RunStatuses.IsTerminal(adopted.Status)) return RunStatuses.IsTerminal(adopted.Status) ? Finish(adopted) : new RunResult(adopted);
+                            return await AwaitCompletionAsync(account, adopted, null, wait, sink, cancellationToken).ConfigureAwait(false);
+                        default:
+                            var run = await TriggerAsync(account, request, canonical, null, requestedAt, sink, cancellationToken).ConfigureAwait(false);
+                            if (!wait.Wait) return new RunResult(run);
+                            return await AwaitCompletionAsync(account, run, null, wait, sink, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        private static async Task<RunResult> ExistingAsync(HexAccount account, LedgerRecord record, RunWaitOptions wait, DateTimeOffset requestedAt,
+            IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            var run = HexAccount.RunFromRecord(record);
+            run.FromCache = true;
+            run.Attempts = 0;
+            run.ThrottledSeconds = 0;
+            run.RequestedAt = requestedAt.UtcDateTime;
+            if (record.Type == LedgerRecordTypes.Complete || RunStatuses.IsTerminal(run.Status)) return Finish(run);
+            if (wait.Wait) return await AwaitCompletionAsync(account, run, null, wait, sink, cancellationToken).ConfigureAwait(false);
+            Apply(run, await account.Client.GetRunStatusAsync(run.ProjectId, run.RunId!, sink, cancellationToken).ConfigureAwait(false));
+            return new RunResult(run);
+        }
+
+        private static int CurrentProcessId()
+        {
+#if NET8_0_OR_GREATER
+            return Environment.ProcessId;
+#else
+            return System.Diagnostics.Process.GetCurrentProcess().Id;
+#endif
+        }
+
+        private static bool IsAlive(int processId)
+        {
+            try
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(processId);
+                return !process.HasExited;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+        }
+
         private static async Task<HexRun> TriggerAsync(HexAccount account, RunRequest request, string canonical, string? key,
             DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken)
         {
@@ -237,6 +355,7 @@ namespace HexCost.Runs
                             Attempts = attempts,
                             ThrottledSeconds = Math.Round(throttled.TotalSeconds, 3),
                             RequestedAt = requestedAt.UtcDateTime,
+                            IdempotencyKey = request.IdempotencyKey,
                         };
                         account.Record(TriggerRecord(account, run, key, TriggerOutcomes.Created, stats.Attempts, request));
                         if (request.DryRun) sink.Verbose($"Dry run of project {run.ProjectId}: Hex validated the call and started nothing.");
@@ -250,6 +369,7 @@ namespace HexCost.Runs
                         {
                             Type = LedgerRecordTypes.Trigger, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, Outcome = TriggerOutcomes.Unknown,
                             CacheKey = key, SourceVersion = request.SourceVersion, InputParameters = canonical, Attempts = stats.Attempts, Note = lost.Message,
+                            IdempotencyKey = request.IdempotencyKey,
                         });
                         if (request.DryRun) throw;
                         sink.Verbose($"{lost.Message} Looking for it before sending again.");
@@ -261,6 +381,7 @@ namespace HexCost.Runs
                                 ProjectId = request.ProjectId, RunId = adopted.RunId, RunUrl = adopted.RunUrl, TraceId = adopted.TraceId,
                                 ProjectVersion = adopted.ProjectVersion, InputParameters = canonical, SourceVersion = request.SourceVersion,
                                 Attempts = attempts, ThrottledSeconds = Math.Round(throttled.TotalSeconds, 3), RequestedAt = requestedAt.UtcDateTime,
+                                IdempotencyKey = request.IdempotencyKey,
                             };
                             Apply(run, adopted);
                             var record = TriggerRecord(account, run, key, null, null, request);
@@ -283,7 +404,7 @@ namespace HexCost.Runs
                         {
                             Type = LedgerRecordTypes.Trigger, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, Outcome = TriggerOutcomes.Rejected,
                             Status = rejected.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture), Attempts = Math.Max(1, stats.Attempts),
-                            CacheKey = key, InputParameters = canonical, TraceId = rejected.TraceId,
+                            CacheKey = key, InputParameters = canonical, TraceId = rejected.TraceId, IdempotencyKey = request.IdempotencyKey,
                         });
                         throw;
                     }
@@ -314,6 +435,7 @@ namespace HexCost.Runs
             RequestedAt = ToOffset(run.RequestedAt),
             Forced = request.Force ? true : (bool?)null,
             Note = request.DryRun ? "DryRun" : null,
+            IdempotencyKey = request.IdempotencyKey,
         };
 
         /// <summary>An API-triggered run of the project that started after <paramref name="sentAt"/> (less the clock
@@ -376,7 +498,7 @@ namespace HexCost.Runs
         public static async Task CancelAsync(HexAccount account, HexRun run, IHexEventSink sink, CancellationToken cancellationToken)
         {
             await account.Client.CancelRunAsync(run.ProjectId, run.RunId!, sink, cancellationToken).ConfigureAwait(false);
-            account.Record(new LedgerRecord { Type = LedgerRecordTypes.Cancel, At = account.Time.GetUtcNow(), ProjectId = run.ProjectId, RunId = run.RunId });
+            account.Record(new LedgerRecord { Type = LedgerRecordTypes.Cancel, At = account.Time.GetUtcNow(), ProjectId = run.ProjectId, RunId = run.RunId, IdempotencyKey = run.IdempotencyKey });
             try
             {
                 var status = await account.Client.GetRunStatusAsync(run.ProjectId, run.RunId!, sink, cancellationToken).ConfigureAwait(false);
@@ -415,6 +537,7 @@ namespace HexCost.Runs
                 CacheKey = key, SourceVersion = run.SourceVersion, InputParameters = run.InputParameters, RunUrl = run.RunUrl, TraceId = run.TraceId,
                 ProjectVersion = run.ProjectVersion, StartTime = ToOffset(run.StartTime), EndTime = ToOffset(run.EndTime), ElapsedSeconds = run.ElapsedSeconds,
                 Attempts = run.Attempts, ThrottledSeconds = run.ThrottledSeconds, RequestedAt = ToOffset(run.RequestedAt),
+                IdempotencyKey = run.IdempotencyKey,
             });
         }
 

@@ -27,6 +27,7 @@ namespace HexCost.Session
         private readonly ConcurrentDictionary<string, byte> _completedRunIds = new ConcurrentDictionary<string, byte>(StringComparer.OrdinalIgnoreCase);
         private readonly List<(DateTimeOffset At, string ProjectId)> _triggers = new List<(DateTimeOffset, string)>();
         private readonly ConcurrentDictionary<string, byte> _ownRecords = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, LedgerRecord> _byIdempotencyKey = new ConcurrentDictionary<string, LedgerRecord>(StringComparer.Ordinal);
         private readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
         private int _references;
 
@@ -63,6 +64,8 @@ namespace HexCost.Session
         public DateTime? TokenExpires { get; }
         public string StateRoot { get; }
         public string StateDirectory { get; }
+        /// <summary>Titles of the projects Get-HexProject has listed (id → title), for tab completion.</summary>
+        public ProjectNameCache ProjectNames { get; } = new ProjectNameCache();
         internal MemoryCache Cache { get; }
         internal RunPoller Poller { get; }
         internal CancellationToken Lifetime => _lifetime.Token;
@@ -95,6 +98,35 @@ namespace HexCost.Session
         /// <summary>Appends to the ledger and keeps the in-memory views (known runs, open triggers, cache) in step.</summary>
         internal void Record(LedgerRecord record)
         {
+            Stamp(record);
+            Ledger.Append(record);
+            Apply(record, seedLimiter: false);
+        }
+
+        /// <summary>Under the ledger's cross-process lock: catch up with other processes' records, let
+        /// <paramref name="decide"/> look at the state, and append the record it returns (if any) before anyone else can.</summary>
+        internal T Exclusive<T>(Func<T> decide, Func<T, LedgerRecord?> recordOf)
+        {
+            return Ledger.Exclusive(append =>
+            {
+                RefreshFromLedger();
+                var decision = decide();
+                var record = recordOf(decision);
+                if (record != null)
+                {
+                    Stamp(record);
+                    append(record);
+                    Apply(record, seedLimiter: false);
+                }
+                return decision;
+            });
+        }
+
+        /// <summary>The latest ledger record for an idempotency key, from any process.</summary>
+        internal LedgerRecord? ForIdempotencyKey(string key) => _byIdempotencyKey.TryGetValue(key, out var record) ? record : null;
+
+        private void Stamp(LedgerRecord record)
+        {
             record.User ??= UserEmail;
 #if NET8_0_OR_GREATER
             record.ProcessId ??= Environment.ProcessId;
@@ -103,8 +135,6 @@ namespace HexCost.Session
 #endif
             record.Id ??= Guid.NewGuid().ToString("N");
             _ownRecords.TryAdd(record.Id, 0);
-            Ledger.Append(record);
-            Apply(record, seedLimiter: false);
         }
 
         /// <summary>Picks up what other processes appended since the last read (our own appends are already applied).</summary>
@@ -140,6 +170,12 @@ namespace HexCost.Session
         private void Apply(LedgerRecord record, bool seedLimiter)
         {
             if (!string.IsNullOrEmpty(record.RunId)) _knownRunIds[record.RunId!] = 0;
+            if (!string.IsNullOrEmpty(record.IdempotencyKey))
+            {
+                // A completion or cancel keeps the run id of the trigger it follows.
+                var previous = ForIdempotencyKey(record.IdempotencyKey!);
+                if (previous == null || record.RunId != null || previous.RunId == null) _byIdempotencyKey[record.IdempotencyKey!] = record;
+            }
             switch (record.Type)
             {
                 case LedgerRecordTypes.Trigger:
@@ -195,6 +231,7 @@ namespace HexCost.Session
             Attempts = record.Attempts ?? 0,
             ThrottledSeconds = record.ThrottledSeconds ?? 0,
             RequestedAt = (record.RequestedAt ?? record.At).UtcDateTime,
+            IdempotencyKey = record.IdempotencyKey,
         };
 
         public void Dispose()
@@ -229,5 +266,8 @@ namespace HexCost.Session
         public TimeSpan AdoptionLookupDelay { get; set; } = TimeSpan.FromSeconds(1);
         /// <summary>The share of the read budget the poll loop may use.</summary>
         public double PollBudgetShare { get; set; } = 0.5;
+        /// <summary>How long another live process's unanswered trigger for the same idempotency key is waited for
+        /// before this one looks for its run itself.</summary>
+        public TimeSpan IntentTimeout { get; set; } = TimeSpan.FromMinutes(2);
     }
 }
