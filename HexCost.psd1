@@ -9,7 +9,7 @@
     PowerShellVersion      = '5.1'
     CompatiblePSEditions   = @('Core', 'Desktop')
     DotNetFrameworkVersion = '4.7.2'
-    FormatsToProcess       = @()
+    FormatsToProcess       = @('module/HexCost.Format.ps1xml')
     CmdletsToExport        = @(
         'Connect-Hex'
         'Disconnect-Hex'

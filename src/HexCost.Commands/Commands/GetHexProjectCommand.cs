@@ -21,6 +21,7 @@ namespace HexCost.Commands
         [Parameter(ParameterSetName = "ById", Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("Id")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Completers.ProjectIdCompleter))]
         public string[]? ProjectId { get; set; }
 
         /// <summary>Also list archived projects.</summary>
@@ -42,7 +43,10 @@ namespace HexCost.Commands
                 foreach (var id in ProjectId!)
                 {
                     if (TryAwait(Account.Client.GetProjectAsync(id, EventSink, StopToken), id, out var resource))
+                    {
+                        Account.ProjectNames.Remember(resource.Id, resource.Title);
                         WriteTypedObject(new HexProject(resource), "HexCost.Project");
+                    }
                 }
                 return;
             }
@@ -58,6 +62,7 @@ namespace HexCost.Commands
                 foreach (var resource in result.Values ?? new System.Collections.Generic.List<ProjectResource>())
                 {
                     count++;
+                    Account.ProjectNames.Remember(resource.Id, resource.Title);
                     WriteTypedObject(new HexProject(resource), "HexCost.Project");
                 }
                 after = result.Pagination?.After;

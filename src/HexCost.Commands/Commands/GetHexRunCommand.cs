@@ -21,6 +21,7 @@ namespace HexCost.Commands
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("Id")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Completers.ProjectIdCompleter))]
         public string ProjectId { get; set; } = "";
 
         /// <summary>One run's id.</summary>
@@ -86,6 +87,7 @@ namespace HexCost.Commands
         /// <summary>The run's project.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Completers.ProjectIdCompleter))]
         public string ProjectId { get; set; } = "";
 
         /// <summary>The run to cancel.</summary>

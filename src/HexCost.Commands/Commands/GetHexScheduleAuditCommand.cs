@@ -32,6 +32,7 @@ namespace HexCost.Commands
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("Id")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Completers.ProjectIdCompleter))]
         public string[]? ProjectId { get; set; }
 
         /// <summary>The rules to apply (default: all).</summary>
