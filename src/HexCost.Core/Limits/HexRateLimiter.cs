@@ -78,19 +78,22 @@ namespace HexCost.Limits
                         pause = _pausedUntil - now;
                         if (pause <= TimeSpan.Zero)
                         {
-                            var leases = new List<(WindowGate, RateLimitLease)>(gates.Length);
-                            foreach (var gate in gates)
+                            List<(WindowGate, RateLimitLease)>? leases;
+                            if (Journal == null)
                             {
-                                var lease = gate.Limiter.AttemptAcquire(1);
-                                if (!lease.IsAcquired)
-                                {
-                                    lease.Dispose();
-                                    blocker = gate;
-                                    break;
-                                }
-                                leases.Add((gate, lease));
+                                leases = TryAcquireAll(gates, out blocker);
                             }
-                            if (blocker == null)
+                            else
+                            {
+                                WindowGate? blocked = null;
+                                leases = Journal.Exclusive(now, SeedRemote, () =>
+                                {
+                                    var taken = TryAcquireAll(gates, out blocked);
+                                    return (taken, taken != null ? kind : (RequestKind?)null);
+                                });
+                                blocker = blocked;
+                            }
+                            if (leases != null)
                             {
                                 var waited = now - started;
                                 if (announced != null)
@@ -99,8 +102,7 @@ namespace HexCost.Limits
                                 }
                                 return new RatePermit(this, leases, waited);
                             }
-                            foreach (var (_, lease) in leases) lease.Dispose();
-                            eta = blocker.EarliestRelease;
+                            eta = blocker!.EarliestRelease;
                         }
                         changed = _changed.Task;
                     }
@@ -132,6 +134,49 @@ namespace HexCost.Limits
                 sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", "Cancelled", completed: true));
                 throw;
             }
+        }
+
+        /// <summary>Shares the budget with other processes using the same state directory; null = this process only.</summary>
+        public PermitJournal? Journal { get; set; }
+
+        /// <summary>How much longer than our own a permit another process took is held: it is journaled when taken, not
+        /// when its response arrives, so this covers that request's time in flight.</summary>
+        public static readonly TimeSpan RemoteAllowance = TimeSpan.FromSeconds(1);
+
+        /// <summary>Reads what other processes took since the last look (at start: the last two hours). Returns how many.</summary>
+        public int CatchUp()
+        {
+            if (Journal == null) return 0;
+            var seen = 0;
+            lock (_sync)
+            {
+                Journal.Exclusive(_time.GetUtcNow(), (at, kind) => { seen++; SeedRemote(at, kind); }, () => (0, (RequestKind?)null));
+            }
+            return seen;
+        }
+
+        private void SeedRemote(DateTimeOffset at, RequestKind kind)
+        {
+            foreach (var group in GroupsOf(kind)) Seed(group, at + RemoteAllowance);
+        }
+
+        private static List<(WindowGate, RateLimitLease)>? TryAcquireAll(WindowGate[] gates, out WindowGate? blocker)
+        {
+            blocker = null;
+            var leases = new List<(WindowGate, RateLimitLease)>(gates.Length);
+            foreach (var gate in gates)
+            {
+                var lease = gate.Limiter.AttemptAcquire(1);
+                if (!lease.IsAcquired)
+                {
+                    lease.Dispose();
+                    blocker = gate;
+                    foreach (var (_, taken) in leases) taken.Dispose();
+                    return null;
+                }
+                leases.Add((gate, lease));
+            }
+            return leases;
         }
 
         /// <summary>Counts a request that was made before this limiter existed (from the ledger): its permit is

@@ -48,8 +48,15 @@ namespace HexCost.Session
             Ledger = new HexLedger(StateDirectory);
             Cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = runOptions.CacheSizeLimit, Clock = new TimeProviderClock(time) });
             Poller = new RunPoller(this);
+            Limiter.Journal = new PermitJournal(StateDirectory);
+            // Other processes' permits of the last hours come from the journal; only without one (older state) are the
+            // ledger's trigger records the record of the spent budget.
+            _seedFromLedger = Limiter.CatchUp() == 0;
             LoadLedger();
+            _seedFromLedger = false;
         }
+
+        private bool _seedFromLedger;
 
         public string Key { get; }
         public HexApiClient Client { get; }
@@ -179,7 +186,7 @@ namespace HexCost.Session
             switch (record.Type)
             {
                 case LedgerRecordTypes.Trigger:
-                    if (seedLimiter)
+                    if (seedLimiter && _seedFromLedger)
                     {
                         var attempts = Math.Max(1, record.Attempts ?? 1);
                         for (var i = 0; i < attempts; i++)

@@ -1,0 +1,121 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Threading;
+
+namespace HexCost.Limits
+{
+    /// <summary>
+    /// Permits taken by every process that shares a state directory, so their limiters add up to one budget. Each
+    /// process, under an exclusive lock file, reads what the others took since it last looked, then takes its own
+    /// permit and appends it. Entries go to one file per hour (permits-yyyyMMddHH.log); files older than two hours
+    /// are deleted. Not durable on purpose: it only has to outlive the longest window.
+    /// </summary>
+    public sealed class PermitJournal
+    {
+        private static readonly TimeSpan Keep = TimeSpan.FromHours(2);
+        private readonly string _directory;
+        private readonly string _lockPath;
+        private readonly string _me = Guid.NewGuid().ToString("N").Substring(0, 12);
+        private readonly Dictionary<string, long> _offsets = new Dictionary<string, long>(StringComparer.Ordinal);
+
+        public PermitJournal(string directory)
+        {
+            _directory = directory;
+            Directory.CreateDirectory(directory);
+            _lockPath = Path.Combine(directory, "permits.lock");
+        }
+
+        /// <summary>Under the lock: <paramref name="remote"/> gets every permit another process took since the last call
+        /// (time and kind), then <paramref name="take"/> decides; a kind it returns is appended as ours.</summary>
+        public T Exclusive<T>(DateTimeOffset now, Action<DateTimeOffset, RequestKind> remote, Func<(T Result, RequestKind? Taken)> take)
+        {
+            using (AcquireLock())
+            {
+                foreach (var file in CurrentFiles(now)) ReadNew(file, remote);
+                var (result, taken) = take();
+                if (taken.HasValue) Append(now, taken.Value);
+                return result;
+            }
+        }
+
+        private IEnumerable<string> CurrentFiles(DateTimeOffset now)
+        {
+            var files = new List<string>();
+            foreach (var path in Directory.GetFiles(_directory, "permits-*.log"))
+            {
+                var stamp = Path.GetFileNameWithoutExtension(path).Substring("permits-".Length);
+                if (DateTime.TryParseExact(stamp, "yyyyMMddHH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var hour)
+                    && now.UtcDateTime - hour > Keep + TimeSpan.FromHours(1))
+                {
+                    try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                    _offsets.Remove(path);
+                    continue;
+                }
+                files.Add(path);
+            }
+            files.Sort(StringComparer.Ordinal);
+            return files;
+        }
+
+        private void ReadNew(string path, Action<DateTimeOffset, RequestKind> remote)
+        {
+            _offsets.TryGetValue(path, out var offset);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (stream.Length <= offset) return;
+            stream.Seek(offset, SeekOrigin.Begin);
+            var bytes = new byte[stream.Length - offset];
+            var read = 0;
+            while (read < bytes.Length)
+            {
+                var n = stream.Read(bytes, read, bytes.Length - read);
+                if (n == 0) break;
+                read += n;
+            }
+            var text = Encoding.ASCII.GetString(bytes, 0, read);
+            var end = text.LastIndexOf('\n');
+            if (end < 0) return;
+            _offsets[path] = offset + end + 1;
+            foreach (var line in text.Substring(0, end).Split('\n'))
+            {
+                var parts = line.Split(' ');
+                if (parts.Length != 3 || parts[0] == _me) continue;
+                if (!long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) || ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks) continue;
+                var kind = parts[2] == "T" ? RequestKind.RunProject : parts[2] == "R" ? RequestKind.Read : RequestKind.Other;
+                remote(new DateTimeOffset(ticks, TimeSpan.Zero), kind);
+            }
+        }
+
+        private void Append(DateTimeOffset now, RequestKind kind)
+        {
+            var path = Path.Combine(_directory, "permits-" + now.UtcDateTime.ToString("yyyyMMddHH", CultureInfo.InvariantCulture) + ".log");
+            var code = kind == RequestKind.RunProject ? "T" : kind == RequestKind.Read ? "R" : "O";
+            var line = Encoding.ASCII.GetBytes(_me + " " + now.UtcTicks.ToString(CultureInfo.InvariantCulture) + " " + code + "\n");
+            var isNew = !File.Exists(path);
+            using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            if (isNew) HexCost.Ledger.StateFiles.RestrictToOwner(path, isDirectory: false);
+            stream.Write(line, 0, line.Length);
+            _offsets[path] = stream.Position; // our own line needs no reading back
+        }
+
+        private IDisposable AcquireLock()
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            var delay = 1;
+            while (true)
+            {
+                try
+                {
+                    return new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+                }
+                catch (IOException) when (DateTime.UtcNow < deadline)
+                {
+                    Thread.Sleep(delay);
+                    delay = Math.Min(delay * 2, 20);
+                }
+            }
+        }
+    }
+}
