@@ -59,6 +59,6 @@ foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies().Where(a => !a.I
 {
     var name = assembly.GetName();
     if (name.Name is "Polly.Core" or "Microsoft.Extensions.Caching.Memory" or "System.Threading.RateLimiting" or "System.Text.Json" or "Microsoft.Bcl.AsyncInterfaces" or "HexCost.Core")
-        Console.WriteLine($"loaded {name.Name} {name.Version} from {assembly.Location}");
+        Console.WriteLine($"loaded {name.Name} {name.Version} from {assembly.Location} into {System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(assembly)?.Name}");
 }
 return ps.HadErrors ? 1 : 0;

@@ -18,6 +18,7 @@ namespace HexCost.Tests.Module
         [Theory]
         [InlineData("HexCost.ModuleHost")]
         [InlineData("HexCost.ModuleHost.Pwsh76")]
+        [InlineData("HexCost.ModuleHost.Conflict")]
         public async Task The_module_loads_and_runs_in_a_host_with_only_the_engine(string host)
         {
             await using var world = await HexWorld.StartAsync();
@@ -42,15 +43,13 @@ namespace HexCost.Tests.Module
             Assert.Contains("second=COMPLETED fromCache=True sameRun=True", text);
             Assert.DoesNotContain(world.Emulator.Token, text);
             Assert.Equal(1, world.Stats.RunsCreated);
-            if (host.EndsWith("Pwsh76"))
-            {
-                Assert.Contains("loaded System.Threading.RateLimiting 10.0.0.0", text);
-                Assert.Contains("loaded Microsoft.Extensions.Caching.Memory 10.0.0.0", text);
-            }
-            else
-            {
-                Assert.Contains("loaded Polly.Core 8.0.0.0 from " + Repo.ModuleBin("net8.0"), text);
-            }
+            // HexCost's dependencies load into its own context from deps/, whatever the host already has.
+            var deps = Path.Combine(Repo.ModuleBin("net8.0"), "deps");
+            Assert.Contains($"loaded Polly.Core 8.0.0.0 from {deps}", text);
+            Assert.Contains($"loaded Microsoft.Extensions.Caching.Memory 8.0.0.0 from {deps}{Path.DirectorySeparatorChar}Microsoft.Extensions.Caching.Memory.dll into HexCost", text);
+            Assert.Contains("System.Text.Json 10.0.0.0 from " + Path.GetDirectoryName(typeof(object).Assembly.Location), text);
+            if (host.EndsWith("Pwsh76")) Assert.Contains("loaded System.Threading.RateLimiting 10.0.0.0", text);      // pwsh's own copy stays
+            if (host.EndsWith("Conflict")) Assert.Contains("loaded Microsoft.Extensions.Caching.Memory 6.0.0.0", text); // another module's older copy stays
         }
     }
 }

@@ -12,7 +12,7 @@ namespace HexCost.Tests.Module
 {
     public class ModuleLoadTests
     {
-        private static readonly string[] Exported = { "Connect-Hex", "Disconnect-Hex", "Get-HexProject", "Invoke-HexRun", "Get-HexRun", "Stop-HexRun", "Get-HexScheduleAudit", "Get-HexCreditBalance", "Import-HexCreditUsage", "Set-HexSpendLimit", "Get-HexSpendLimit", "Get-HexRunReport" };
+        private static readonly string[] Exported = { "Connect-Hex", "Disconnect-Hex", "Get-HexProject", "Invoke-HexRun", "Get-HexRun", "Stop-HexRun", "Get-HexScheduleAudit", "Get-HexCreditBalance", "Import-HexCreditUsage", "Set-HexSpendLimit", "Get-HexSpendLimit", "Get-HexRunReport", "Export-HexCostReport" };
 
         [Fact]
         public void Manifest_is_valid_and_exports_exactly_the_cmdlets_that_exist()
@@ -42,7 +42,7 @@ namespace HexCost.Tests.Module
         [Fact]
         public void PowerShell7_build_ships_none_of_the_assemblies_pwsh_already_loads()
         {
-            var shipped = Directory.GetFiles(Repo.ModuleBin("net8.0"), "*.dll").Select(Path.GetFileNameWithoutExtension).ToArray();
+            var shipped = Directory.GetFiles(Repo.ModuleBin("net8.0"), "*.dll", SearchOption.AllDirectories).Select(Path.GetFileNameWithoutExtension).ToArray();
             foreach (var framework in new[] { "System.Text.Json", "Microsoft.Bcl.AsyncInterfaces", "Microsoft.Bcl.TimeProvider", "System.Memory", "System.Text.Encodings.Web", "System.Management.Automation" })
                 Assert.DoesNotContain(framework, shipped);
         }
@@ -52,7 +52,7 @@ namespace HexCost.Tests.Module
         {
             // pwsh 7.4 runs on .NET 8; any shared assembly we reference must be 8.0 or older, so the version a newer
             // pwsh already loaded (10.0 in 7.6) satisfies it instead of failing with "does not match".
-            foreach (var file in Directory.GetFiles(Repo.ModuleBin("net8.0"), "*.dll"))
+            foreach (var file in Directory.GetFiles(Repo.ModuleBin("net8.0"), "*.dll", SearchOption.AllDirectories))
             {
                 using var stream = File.OpenRead(file);
                 using var pe = new PEReader(stream);
