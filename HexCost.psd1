@@ -23,6 +23,7 @@
         'Set-HexSpendLimit'
         'Get-HexSpendLimit'
         'Get-HexRunReport'
+        'Export-HexCostReport'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

@@ -40,6 +40,13 @@ namespace HexCost.Reports
         public RunLedgerSummary? Runs { get; set; }
         public string? RunsNote { get; set; }
 
+        /// <summary>Runs a week the findings would save together: fixes of one project overlap (slowing a schedule and
+        /// keeping it within budget save the same runs), so each project counts with its largest saving only.</summary>
+        public static double RunsSavedPerWeek(IEnumerable<ScheduleFinding>? findings) =>
+            Math.Round((findings ?? Enumerable.Empty<ScheduleFinding>())
+                .GroupBy(f => string.IsNullOrEmpty(f.ProjectId) ? "\0" + Guid.NewGuid().ToString("N") : f.ProjectId!, StringComparer.OrdinalIgnoreCase)
+                .Sum(g => g.Max(f => f.EstimatedRunsSavedPerWeek)), 2);
+
         /// <summary>Project id → title, for naming projects the ledger mentions by id.</summary>
         public IDictionary<string, string> ProjectTitles { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
     }

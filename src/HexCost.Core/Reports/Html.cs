@@ -78,6 +78,8 @@ namespace HexCost.Reports
 
         public static string Number(decimal value, string format = "#,0.##") => value.ToString(format, CultureInfo.InvariantCulture);
 
+        public static string Number(int value) => value.ToString("#,0", CultureInfo.InvariantCulture);
+
         /// <summary>A number for SVG coordinates: invariant, at most two decimals.</summary>
         internal static string Coord(double value) => Math.Round(value, 2).ToString("0.##", CultureInfo.InvariantCulture);
 

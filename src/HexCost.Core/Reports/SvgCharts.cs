@@ -49,7 +49,7 @@ namespace HexCost.Reports
         public const string Grid = "#e5e7eb";
         public const string Ink = "#1f2937";
         public const string Muted = "#6b7280";
-        private const double Width = 760;
+        private const double Width = 960;
         private const string Font = "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif\"";
 
         /// <summary>Horizontal bars, one row each. With references, a light bar shows the reference and the part of a value
@@ -87,7 +87,7 @@ namespace HexCost.Reports
                 var row = rows[i];
                 var y = plotTop + i * rowHeight + (rowHeight - barHeight) / 2;
                 svg.Append("<g><title>").Append(Html.Encode(row.Label + ": " + row.ValueText)).Append("</title>");
-                Text(svg, labelWidth - 8, y + barHeight - 3, Html.Truncate(row.Label, 34), "end", Ink, 12);
+                Text(svg, labelWidth - 8, y + barHeight - 3, Html.Truncate(row.Label, 30), "end", Ink, 12);
                 if (row.Reference is double reference && reference > 0)
                     Rect(svg, X(0), y - 2, X(reference) - X(0), barHeight + 4, AccentLight, AccentLine);
                 var within = row.Reference is double cap && row.Value > cap ? cap : row.Value;
@@ -156,7 +156,7 @@ namespace HexCost.Reports
             {
                 foreach (var s in series)
                 {
-                    svg.Append("<polyline fill=\"none\" stroke-width=\"2\" stroke=\"").Append(s.Color).Append("\" points=\"");
+                    svg.Append("<polyline fill=\"none\" stroke-width=\"2\" stroke=\"").Append(Html.Encode(s.Color)).Append("\" points=\"");
                     for (var i = 0; i < categories.Count; i++)
                     {
                         var value = i < s.Values.Count ? s.Values[i] : 0;
@@ -199,15 +199,15 @@ namespace HexCost.Reports
         private static void Rect(StringBuilder svg, double x, double y, double width, double height, string fill, string? stroke = null)
         {
             svg.Append("<rect x=\"").Append(Html.Coord(x)).Append("\" y=\"").Append(Html.Coord(y)).Append("\" width=\"").Append(Html.Coord(Math.Max(0, width)))
-                .Append("\" height=\"").Append(Html.Coord(Math.Max(0, height))).Append("\" rx=\"2\" fill=\"").Append(fill).Append('"');
-            if (stroke != null) svg.Append(" stroke=\"").Append(stroke).Append('"');
+                .Append("\" height=\"").Append(Html.Coord(Math.Max(0, height))).Append("\" rx=\"2\" fill=\"").Append(Html.Encode(fill)).Append('"');
+            if (stroke != null) svg.Append(" stroke=\"").Append(Html.Encode(stroke)).Append('"');
             svg.Append("/>");
         }
 
         private static void Text(StringBuilder svg, double x, double y, string text, string anchor, string color, double size)
         {
             svg.Append("<text x=\"").Append(Html.Coord(x)).Append("\" y=\"").Append(Html.Coord(y)).Append("\" text-anchor=\"").Append(anchor)
-                .Append("\" fill=\"").Append(color).Append("\" font-size=\"").Append(Html.Coord(size)).Append("\">").Append(Html.Encode(text)).Append("</text>");
+                .Append("\" fill=\"").Append(Html.Encode(color)).Append("\" font-size=\"").Append(Html.Coord(size)).Append("\">").Append(Html.Encode(text)).Append("</text>");
         }
     }
 }

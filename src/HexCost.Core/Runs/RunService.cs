@@ -333,7 +333,7 @@ namespace HexCost.Runs
             {
                 var attempts = 0;
                 var throttled = TimeSpan.Zero;
-                var maxSends = Math.Max(1, account.RunOptions.AdoptionLookups);
+                var maxSends = Math.Max(1, account.RunOptions.MaxTriggerSends);
                 for (var send = 1; ; send++)
                 {
                     var stats = new CallStats();

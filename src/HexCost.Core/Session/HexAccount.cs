@@ -270,6 +270,8 @@ namespace HexCost.Session
         public TimeSpan AdoptionSkew { get; set; } = TimeSpan.FromSeconds(5);
         /// <summary>Look-ups for a run an unanswered trigger may have created before it is sent again.</summary>
         public int AdoptionLookups { get; set; } = 3;
+        /// <summary>RunProject sends for one run when answers keep getting lost and Hex shows no run each time.</summary>
+        public int MaxTriggerSends { get; set; } = 6;
         public TimeSpan AdoptionLookupDelay { get; set; } = TimeSpan.FromSeconds(1);
         /// <summary>The share of the read budget the poll loop may use.</summary>
         public double PollBudgetShare { get; set; } = 0.5;

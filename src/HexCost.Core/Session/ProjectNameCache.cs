@@ -15,6 +15,8 @@ namespace HexCost.Session
     {
         public const int DefaultCapacity = 100_000;
 
+        // Writes (a listing's pace) take the gate so the capacity holds exactly; reads never wait.
+        private readonly object _writeGate = new object();
         private readonly ConcurrentDictionary<string, string?> _titles = new ConcurrentDictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
 
         public ProjectNameCache(int capacity = DefaultCapacity)
@@ -31,16 +33,25 @@ namespace HexCost.Session
         public void Remember(string? projectId, string? title)
         {
             if (string.IsNullOrWhiteSpace(projectId)) return;
-            if (_titles.ContainsKey(projectId!) || _titles.Count < Capacity) _titles[projectId!] = title;
+            lock (_writeGate)
+            {
+                if (_titles.ContainsKey(projectId!) || _titles.Count < Capacity) _titles[projectId!] = title;
+            }
         }
 
-        public bool Forget(string projectId) => _titles.TryRemove(projectId, out _);
+        public bool Forget(string projectId)
+        {
+            lock (_writeGate) return _titles.TryRemove(projectId, out _);
+        }
 
         public bool TryGetTitle(string projectId, out string? title) => _titles.TryGetValue(projectId, out title);
 
         /// <summary>A copy of the entries, safe to enumerate while others add.</summary>
         public IReadOnlyList<KeyValuePair<string, string?>> Snapshot() => _titles.ToArray();
 
-        public void Clear() => _titles.Clear();
+        public void Clear()
+        {
+            lock (_writeGate) _titles.Clear();
+        }
     }
 }
