@@ -191,14 +191,14 @@ namespace HexCost.Commands
         [ValidateRange(1, 1000)]
         public int[]? AlertThreshold { get; set; }
 
-        /// <summary>Runs HexCost may trigger in any 7 days, workspace-wide.</summary>
+        /// <summary>Runs HexCost may trigger in any 7 days, workspace-wide; $null removes the budget.</summary>
         [Parameter]
-        [ValidateRange(0, 10000000)]
+        [AllowNull]
         public int? WeeklyRunBudget { get; set; }
 
-        /// <summary>Runs HexCost may trigger per project in any 7 days.</summary>
+        /// <summary>Runs HexCost may trigger per project in any 7 days; $null removes the cap.</summary>
         [Parameter]
-        [ValidateRange(0, 10000000)]
+        [AllowNull]
         public int? MaxRunsPerProjectPerWeek { get; set; }
 
         /// <summary>Credits in one auto top-up pack.</summary>
@@ -225,6 +225,14 @@ namespace HexCost.Commands
 
         protected override void EndProcessing()
         {
+            foreach (var (name, value) in new[] { (nameof(WeeklyRunBudget), WeeklyRunBudget), (nameof(MaxRunsPerProjectPerWeek), MaxRunsPerProjectPerWeek) })
+            {
+                if (value < 0)
+                {
+                    ThrowTerminatingError(new ErrorRecord(new ArgumentOutOfRangeException(name, value, $"-{name} is a number of runs of 0 or more, or $null to remove it."),
+                        "HexInvalidSpendPolicy", ErrorCategory.InvalidArgument, value));
+                }
+            }
             var store = new SpendPolicyStore(Account);
             SpendPolicy current;
             CreditSnapshot? snapshot;

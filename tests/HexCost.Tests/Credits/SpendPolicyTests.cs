@@ -98,6 +98,10 @@ namespace HexCost.Tests.Credits
             Assert.Equal((4, 1), (budgeted.Prop<int>("Triggered"), budgeted.Prop<int>("Forced")));
             Assert.Equal(133.3, budgeted.Prop<double?>("PercentOfBudget"));
             Shape.AssertFlat(budgeted);
+
+            host.Run("Set-HexSpendLimit -WeeklyRunBudget $null -MaxRunsPerProjectPerWeek $null").ThrowIfErrors(); // budgets can be removed
+            host.Run("Invoke-HexRun -ProjectId $args[0]", other.Id).ThrowIfErrors();
+            Assert.StartsWith("HexInvalidSpendPolicy,", host.Run("Set-HexSpendLimit -WeeklyRunBudget -1").Terminating?.FullyQualifiedErrorId);
         }
 
         [Fact]
