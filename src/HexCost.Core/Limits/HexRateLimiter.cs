@@ -69,6 +69,7 @@ namespace HexCost.Limits
                 {
                     Task changed;
                     TimeSpan pause;
+                    long? journalNumber = null;
                     WindowGate? blocker = null;
                     DateTimeOffset? eta = null;
                     lock (_sync)
@@ -86,11 +87,11 @@ namespace HexCost.Limits
                             else
                             {
                                 WindowGate? blocked = null;
-                                leases = Journal.Exclusive(now, SeedRemote, () =>
+                                leases = Journal.Exclusive(now, new Remote(this), () =>
                                 {
                                     var taken = TryAcquireAll(gates, out blocked);
                                     return (taken, taken != null ? kind : (RequestKind?)null);
-                                });
+                                }, out journalNumber);
                                 blocker = blocked;
                             }
                             if (leases != null)
@@ -100,7 +101,7 @@ namespace HexCost.Limits
                                 {
                                     sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", "Permit granted", completed: true));
                                 }
-                                return new RatePermit(this, leases, waited);
+                                return new RatePermit(this, leases, waited, journalNumber);
                             }
                             eta = blocker!.EarliestRelease;
                         }
@@ -139,25 +140,74 @@ namespace HexCost.Limits
         /// <summary>Shares the budget with other processes using the same state directory; null = this process only.</summary>
         public PermitJournal? Journal { get; set; }
 
-        /// <summary>How much longer than our own a permit another process took is held: it is journaled when taken, not
-        /// when its response arrives, so this covers that request's time in flight.</summary>
-        public static readonly TimeSpan RemoteAllowance = TimeSpan.FromSeconds(1);
+        /// <summary>How long a permit another process took is held when it never reports the response (it died): its
+        /// HTTP attempt timeout is 100 s, so this outlasts any answer it could still get.</summary>
+        public static readonly TimeSpan RemoteAnswerTimeout = TimeSpan.FromMinutes(2);
 
-        /// <summary>Reads what other processes took since the last look (at start: the last two hours). Returns how many.</summary>
+        private readonly Dictionary<string, List<(WindowGate Gate, PendingRelease Pending)>> _remoteOpen = new Dictionary<string, List<(WindowGate, PendingRelease)>>(StringComparer.Ordinal);
+
+        /// <summary>Reads what other processes took since the last look (at start: the last hours). Returns how many.</summary>
         public int CatchUp()
         {
             if (Journal == null) return 0;
-            var seen = 0;
             lock (_sync)
             {
-                Journal.Exclusive(_time.GetUtcNow(), (at, kind) => { seen++; SeedRemote(at, kind); }, () => (0, (RequestKind?)null));
+                var remote = new Remote(this);
+                Journal.Exclusive(_time.GetUtcNow(), remote, () => (0, (RequestKind?)null), out _);
+                return remote.Count;
             }
-            return seen;
         }
 
-        private void SeedRemote(DateTimeOffset at, RequestKind kind)
+        /// <summary>Another process took a permit: held here until it reports the response (then one window more), or,
+        /// if it never does, for <see cref="RemoteAnswerTimeout"/> plus the window.</summary>
+        private void RemoteTaken(string key, DateTimeOffset at, RequestKind kind)
         {
-            foreach (var group in GroupsOf(kind)) Seed(group, at + RemoteAllowance);
+            var now = _time.GetUtcNow();
+            var held = new List<(WindowGate, PendingRelease)>();
+            foreach (var gate in GroupsOf(kind).SelectMany(g => _gates[g]))
+            {
+                var until = at + RemoteAnswerTimeout + gate.Window.Window + Slack(gate.Window.Window);
+                if (until <= now) continue;
+                var lease = gate.Limiter.AttemptAcquire(1);
+                if (!lease.IsAcquired)
+                {
+                    lease.Dispose();
+                    continue;
+                }
+                held.Add((gate, ScheduleRelease(gate, lease, until - now, until)));
+            }
+            _remoteOpen[key] = held;
+        }
+
+        private void RemoteAnswered(string key, DateTimeOffset at)
+        {
+            if (!_remoteOpen.TryGetValue(key, out var held)) return;
+            _remoteOpen.Remove(key);
+            var now = _time.GetUtcNow();
+            foreach (var (gate, pending) in held)
+            {
+                if (!gate.Pending.Contains(pending)) continue;
+                var until = at + gate.Window.Window + Slack(gate.Window.Window);
+                pending.Timer?.Dispose();
+                gate.Pending.Remove(pending);
+                if (until <= now) pending.Lease.Dispose();
+                else ScheduleRelease(gate, pending.Lease, until - now, until);
+            }
+        }
+
+        private sealed class Remote : PermitJournal.IRemote
+        {
+            private readonly HexRateLimiter _owner;
+            public Remote(HexRateLimiter owner) => _owner = owner;
+            public int Count { get; private set; }
+
+            public void Taken(string key, DateTimeOffset at, RequestKind kind)
+            {
+                Count++;
+                _owner.RemoteTaken(key, at, kind);
+            }
+
+            public void Answered(string key, DateTimeOffset at) => _owner.RemoteAnswered(key, at);
         }
 
         private static List<(WindowGate, RateLimitLease)>? TryAcquireAll(WindowGate[] gates, out WindowGate? blocker)
@@ -228,11 +278,12 @@ namespace HexCost.Limits
         public TimeSpan SustainedInterval(RateLimitGroup group) =>
             TimeSpan.FromTicks(Settings[group].Max(w => w.Window.Ticks / w.Limit));
 
-        internal void Release(IReadOnlyList<(WindowGate Gate, RateLimitLease Lease)> leases)
+        internal void Release(IReadOnlyList<(WindowGate Gate, RateLimitLease Lease)> leases, long? journalNumber)
         {
             lock (_sync)
             {
                 var now = _time.GetUtcNow();
+                if (journalNumber.HasValue && !_disposed) Journal?.Answered(journalNumber.Value, now);
                 foreach (var (gate, lease) in leases)
                 {
                     if (_disposed)
@@ -246,11 +297,12 @@ namespace HexCost.Limits
             }
         }
 
-        private void ScheduleRelease(WindowGate gate, RateLimitLease lease, TimeSpan after, DateTimeOffset at)
+        private PendingRelease ScheduleRelease(WindowGate gate, RateLimitLease lease, TimeSpan after, DateTimeOffset at)
         {
             var pending = new PendingRelease(lease, at);
             gate.Pending.Add(pending);
             pending.Timer = _time.CreateTimer(_ => OnRelease(gate, pending), null, after, Timeout.InfiniteTimeSpan);
+            return pending;
         }
 
         /// <summary>Slack added to every hold: system timers may fire a few milliseconds before the wall clock
@@ -354,11 +406,14 @@ namespace HexCost.Limits
         private readonly HexRateLimiter _owner;
         private IReadOnlyList<(HexRateLimiter.WindowGate, RateLimitLease)>? _leases;
 
-        internal RatePermit(HexRateLimiter owner, IReadOnlyList<(HexRateLimiter.WindowGate, RateLimitLease)> leases, TimeSpan waited)
+        private readonly long? _journalNumber;
+
+        internal RatePermit(HexRateLimiter owner, IReadOnlyList<(HexRateLimiter.WindowGate, RateLimitLease)> leases, TimeSpan waited, long? journalNumber = null)
         {
             _owner = owner;
             _leases = leases;
             Waited = waited;
+            _journalNumber = journalNumber;
         }
 
         public TimeSpan Waited { get; }
@@ -366,7 +421,7 @@ namespace HexCost.Limits
         public void Dispose()
         {
             var leases = Interlocked.Exchange(ref _leases, null);
-            if (leases != null) _owner.Release(leases);
+            if (leases != null) _owner.Release(leases, _journalNumber);
         }
     }
 }

@@ -28,17 +28,38 @@ namespace HexCost.Limits
             _lockPath = Path.Combine(directory, "permits.lock");
         }
 
-        /// <summary>Under the lock: <paramref name="remote"/> gets every permit another process took since the last call
-        /// (time and kind), then <paramref name="take"/> decides; a kind it returns is appended as ours.</summary>
-        public T Exclusive<T>(DateTimeOffset now, Action<DateTimeOffset, RequestKind> remote, Func<(T Result, RequestKind? Taken)> take)
+        private long _sequence;
+
+        /// <summary>A permit another process took (key: its owner and number) or answered (its response time).</summary>
+        public interface IRemote
         {
+            void Taken(string key, DateTimeOffset at, RequestKind kind);
+            void Answered(string key, DateTimeOffset at);
+        }
+
+        /// <summary>Under the lock: <paramref name="remote"/> hears of every permit other processes took or got answers for
+        /// since the last call, then <paramref name="take"/> decides; a kind it returns is appended as ours, and its number
+        /// is returned for <see cref="Answered"/>.</summary>
+        public T Exclusive<T>(DateTimeOffset now, IRemote remote, Func<(T Result, RequestKind? Taken)> take, out long? number)
+        {
+            number = null;
             using (AcquireLock())
             {
                 foreach (var file in CurrentFiles(now)) ReadNew(file, remote);
                 var (result, taken) = take();
-                if (taken.HasValue) Append(now, taken.Value);
+                if (taken.HasValue)
+                {
+                    number = Interlocked.Increment(ref _sequence);
+                    Append(now, (taken.Value == RequestKind.RunProject ? "T" : taken.Value == RequestKind.Read ? "R" : "O") + " " + number.Value.ToString(CultureInfo.InvariantCulture));
+                }
                 return result;
             }
+        }
+
+        /// <summary>Our permit <paramref name="number"/> got its response at <paramref name="at"/>: others count it from then.</summary>
+        public void Answered(long number, DateTimeOffset at)
+        {
+            using (AcquireLock()) Append(at, "D " + number.ToString(CultureInfo.InvariantCulture));
         }
 
         private IEnumerable<string> CurrentFiles(DateTimeOffset now)
@@ -60,7 +81,7 @@ namespace HexCost.Limits
             return files;
         }
 
-        private void ReadNew(string path, Action<DateTimeOffset, RequestKind> remote)
+        private void ReadNew(string path, IRemote remote)
         {
             _offsets.TryGetValue(path, out var offset);
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
@@ -81,23 +102,26 @@ namespace HexCost.Limits
             foreach (var line in text.Substring(0, end).Split('\n'))
             {
                 var parts = line.Split(' ');
-                if (parts.Length != 3 || parts[0] == _me) continue;
+                if (parts.Length != 4 || parts[0] == _me) continue;
                 if (!long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) || ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks) continue;
-                var kind = parts[2] == "T" ? RequestKind.RunProject : parts[2] == "R" ? RequestKind.Read : RequestKind.Other;
-                remote(new DateTimeOffset(ticks, TimeSpan.Zero), kind);
+                var at = new DateTimeOffset(ticks, TimeSpan.Zero);
+                var key = parts[0] + "/" + parts[3];
+                if (parts[2] == "D") remote.Answered(key, at);
+                else remote.Taken(key, at, parts[2] == "T" ? RequestKind.RunProject : parts[2] == "R" ? RequestKind.Read : RequestKind.Other);
             }
         }
 
-        private void Append(DateTimeOffset now, RequestKind kind)
+        private void Append(DateTimeOffset now, string what)
         {
             var path = Path.Combine(_directory, "permits-" + now.UtcDateTime.ToString("yyyyMMddHH", CultureInfo.InvariantCulture) + ".log");
-            var code = kind == RequestKind.RunProject ? "T" : kind == RequestKind.Read ? "R" : "O";
-            var line = Encoding.ASCII.GetBytes(_me + " " + now.UtcTicks.ToString(CultureInfo.InvariantCulture) + " " + code + "\n");
+            var line = Encoding.ASCII.GetBytes(_me + " " + now.UtcTicks.ToString(CultureInfo.InvariantCulture) + " " + what + "\n");
             var isNew = !File.Exists(path);
             using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
             if (isNew) HexCost.Ledger.StateFiles.RestrictToOwner(path, isDirectory: false);
             stream.Write(line, 0, line.Length);
-            _offsets[path] = stream.Position; // our own line needs no reading back
+            // Our own line needs no reading back, provided nothing unread stands before it.
+            var before = stream.Position - line.Length;
+            if (_offsets.TryGetValue(path, out var offset) ? offset == before : before == 0) _offsets[path] = stream.Position;
         }
 
         private IDisposable AcquireLock()

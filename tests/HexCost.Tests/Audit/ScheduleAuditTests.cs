@@ -161,8 +161,8 @@ namespace HexCost.Tests.Audit
             string[] healthyOutcomes = { "ERRORED", "COMPLETED", "COMPLETED", "COMPLETED" };
             for (var i = 0; i < 4; i++)
             {
-                world.Workspace.AddRun(failing.Id, "SCHEDULED", now.AddDays(-(i + 1)), failingOutcomes[i]);
-                world.Workspace.AddRun(healthy.Id, "SCHEDULED", now.AddDays(-(i + 1)), healthyOutcomes[i]);
+                world.Workspace.AddRun(failing.Id, "SCHEDULED", now.AddDays(-(i + 1)).AddHours(-12), failingOutcomes[i]); // mid-day: clear of any look-back edge
+                world.Workspace.AddRun(healthy.Id, "SCHEDULED", now.AddDays(-(i + 1)).AddHours(-12), healthyOutcomes[i]);
             }
             world.Workspace.AddRun(failing.Id, "SCHEDULED", now.AddDays(-40), "COMPLETED"); // outside the look-back
             using var host = world.Connected();
