@@ -13,12 +13,17 @@ namespace HexCost.Benchmarks;
 /// HexCost against a naive peer client on the emulator, with Hex's limits scaled down, plus Import-Module time.
 /// Usage: dotnet run -c Release --project tests/HexCost.Benchmarks [-- --runs 120 --scale 60 --projects 12
 /// --throttle 25 --pending-ms 20 --run-ms 200 --import-samples 7 --out path/results.md]
+/// With <c>--audit</c> it measures Get-HexScheduleAudit instead (see <see cref="AuditBenchmark"/>):
+/// dotnet run -c Release --project tests/HexCost.Benchmarks -- --audit [--sizes 1000,10000] [--scale 120 | --no-limits] [--no-trace] [--no-histogram] [--out FILE]
 /// </summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
         if (args.Length == 2 && args[0] == ImportTimer.ProbeSwitch) return ImportTimer.Probe(args[1]);
+        if (args.Length == 2 && args[0] == HeapHistogram.HelperSwitch) return HeapHistogram.Helper(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+        if (args.Length > 0 && args[0] == AuditBenchmark.ChildSwitch) return AuditBenchmark.Child(args, Path.Combine(FindRepoRoot(), "HexCost.psd1"));
+        if (args.Contains(AuditBenchmark.Switch)) return await AuditBenchmark.RunAsync(args, FindRepoRoot());
 
         Settings settings;
         try
@@ -29,6 +34,7 @@ public static class Program
         {
             Console.Error.WriteLine(ex.Message);
             Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/HexCost.Benchmarks [-- --runs 120 --scale 60 --projects 12 --throttle 25 --pending-ms 20 --run-ms 200 --import-samples 7 --out FILE]");
+            Console.Error.WriteLine("   or: " + AuditBenchmark.Usage["Usage: ".Length..]);
             return 2;
         }
 
@@ -72,6 +78,8 @@ public static class Program
             .AppendLine($"- Naive: HttpClient; batches of {NaiveScenario.BatchSize} triggers then sleep {ScaledLimits.Seconds(limits.Minute)}; on 429/503 sleep Retry-After, else {ScaledLimits.Seconds(NaiveScenario.FixedRetry(limits))}; poll each run every {ScaledLimits.Seconds(NaiveScenario.PollInterval(limits))}")
             .AppendLine()
             .Append(report.Markdown);
+        if (AuditBenchmark.ExistingSection(resultsPath) is { } audit) // the --audit section is kept
+            markdown.AppendLine().Append(audit);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!);
         File.WriteAllText(resultsPath, markdown.ToString());
         Console.WriteLine($"Written to {resultsPath}");

@@ -67,7 +67,7 @@ namespace HexCost.Api
             if (includeArchived) query.Append("&includeArchived=true");
             if (includeTrashed) query.Append("&includeTrashed=true");
             if (includeComponents) query.Append("&includeComponents=true");
-            return GetJsonAsync<ProjectPage>(query.ToString(), null, sink, ct);
+            return GetJsonAsync<ProjectPage>(query.ToString(), null, sink, ct, kind: RequestKind.Other);
         }
 
         public Task<UserPage> ListUsersAsync(int limit, string? after, IHexEventSink? sink, CancellationToken ct)
@@ -96,7 +96,7 @@ namespace HexCost.Api
             GetJsonAsync<ProjectResource>("projects/" + Escape(projectId), projectId, sink, ct);
 
         public Task<RunStatusPayload> GetRunStatusAsync(string projectId, string runId, IHexEventSink? sink, CancellationToken ct, CallStats? stats = null) =>
-            GetJsonAsync<RunStatusPayload>("projects/" + Escape(projectId) + "/runs/" + Escape(runId), projectId, sink, ct, stats, runId);
+            GetJsonAsync<RunStatusPayload>("projects/" + Escape(projectId) + "/runs/" + Escape(runId), projectId, sink, ct, stats, runId, RequestKind.Other);
 
         public Task<RunsPage> GetProjectRunsAsync(string projectId, int limit, int offset, string? statusFilter, string? triggerFilter,
             IHexEventSink? sink, CancellationToken ct, CallStats? stats = null)
@@ -105,7 +105,7 @@ namespace HexCost.Api
                 .Append("&offset=").Append(offset.ToString(CultureInfo.InvariantCulture));
             if (statusFilter != null) query.Append("&statusFilter=").Append(Uri.EscapeDataString(statusFilter));
             if (triggerFilter != null) query.Append("&runTriggerFilter=").Append(Uri.EscapeDataString(triggerFilter));
-            return GetJsonAsync<RunsPage>(query.ToString(), projectId, sink, ct, stats);
+            return GetJsonAsync<RunsPage>(query.ToString(), projectId, sink, ct, stats, kind: RequestKind.Other);
         }
 
         /// <summary>POST RunProject. Retries only where Hex created no run (429, 503). Any other failure after
@@ -147,9 +147,12 @@ namespace HexCost.Api
             if (!response.IsSuccessStatusCode) throw await ErrorFromAsync(response, projectId, runId).ConfigureAwait(false);
         }
 
-        private async Task<T> GetJsonAsync<T>(string path, string? projectId, IHexEventSink? sink, CancellationToken ct, CallStats? stats = null, string? runId = null)
+        /// <summary>A GET. Hex puts most reads in its "hex-api" group (30/min, 1800/h); ListProjects, GetProjectRuns and
+        /// GetRunStatus it names no group for, so they count only as requests (60/min): <paramref name="kind"/> says which.</summary>
+        private async Task<T> GetJsonAsync<T>(string path, string? projectId, IHexEventSink? sink, CancellationToken ct, CallStats? stats = null, string? runId = null,
+            RequestKind kind = RequestKind.Read)
         {
-            using var response = await SendAsync(RequestKind.Read, _retryAll, () => new HttpRequestMessage(HttpMethod.Get, Url(path)), sink, ct, stats).ConfigureAwait(false);
+            using var response = await SendAsync(kind, _retryAll, () => new HttpRequestMessage(HttpMethod.Get, Url(path)), sink, ct, stats).ConfigureAwait(false);
             return await ReadAsync<T>(response, projectId, runId, ct).ConfigureAwait(false);
         }
 

@@ -12,11 +12,11 @@ namespace HexCost.Limits
     /// <summary>What a request is, for the limits it counts against.</summary>
     public enum RequestKind
     {
-        /// <summary>A GET: counts as a request and a read.</summary>
+        /// <summary>A GET in Hex's "hex-api" group (users, projects by id, threads): counts as a request and a read.</summary>
         Read,
         /// <summary>A RunProject trigger: counts as a request and a trigger.</summary>
         RunProject,
-        /// <summary>Any other call (a cancel): counts as a request only.</summary>
+        /// <summary>Any other call (ListProjects, GetProjectRuns, GetRunStatus, a cancel): counts as a request only.</summary>
         Other,
     }
 

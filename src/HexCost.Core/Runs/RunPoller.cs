@@ -12,7 +12,7 @@ namespace HexCost.Runs
 {
     /// <summary>
     /// One poll loop per account for every run anyone waits on. It polls one run at a time, the most overdue first,
-    /// spaced so the loop uses at most <see cref="HexRunOptions.PollBudgetShare"/> of the read budget (and less when
+    /// spaced so the loop uses at most <see cref="HexRunOptions.PollBudgetShare"/> of the request budget (and less when
     /// the budget runs low), so each run's interval grows with the number in flight instead of a fixed 5 s per run.
     /// </summary>
     internal sealed class RunPoller : IDisposable
@@ -31,13 +31,14 @@ namespace HexCost.Runs
             get { lock (_sync) return _watches.Count; }
         }
 
-        /// <summary>The spacing between two polls of the loop, from the read budget left right now.</summary>
+        /// <summary>The spacing between two polls of the loop, from the request budget left right now.</summary>
         public TimeSpan LoopSpacing()
         {
             var limiter = _account.Limiter;
-            var spacing = TimeSpan.FromTicks((long)(limiter.SustainedInterval(RateLimitGroup.Read).Ticks / _account.RunOptions.PollBudgetShare));
-            var tightest = limiter.Settings[RateLimitGroup.Read].Min(w => w.Limit);
-            if (limiter.Available(RateLimitGroup.Read) < Math.Max(1, tightest / 4)) spacing = TimeSpan.FromTicks(spacing.Ticks * 2);
+            // GetRunStatus counts against the per-user request limit only (Hex names no read group for it).
+            var spacing = TimeSpan.FromTicks((long)(limiter.SustainedInterval(RateLimitGroup.Request).Ticks / _account.RunOptions.PollBudgetShare));
+            var tightest = limiter.Settings[RateLimitGroup.Request].Min(w => w.Limit);
+            if (limiter.Available(RateLimitGroup.Request) < Math.Max(1, tightest / 4)) spacing = TimeSpan.FromTicks(spacing.Ticks * 2);
             return spacing;
         }
 

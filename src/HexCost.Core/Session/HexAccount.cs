@@ -273,7 +273,7 @@ namespace HexCost.Session
         /// <summary>RunProject sends for one run when answers keep getting lost and Hex shows no run each time.</summary>
         public int MaxTriggerSends { get; set; } = 6;
         public TimeSpan AdoptionLookupDelay { get; set; } = TimeSpan.FromSeconds(1);
-        /// <summary>The share of the read budget the poll loop may use.</summary>
+        /// <summary>The share of the request budget the poll loop may use.</summary>
         public double PollBudgetShare { get; set; } = 0.5;
         /// <summary>How long another live process's unanswered trigger for the same idempotency key is waited for
         /// before this one looks for its run itself.</summary>
