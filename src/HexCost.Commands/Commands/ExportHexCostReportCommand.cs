@@ -166,7 +166,7 @@ namespace HexCost.Commands
         {
             var result = await Account.Client.ListProjectsAsync(PageSize, after, includeArchived: true, includeTrashed: true, includeComponents: false,
                 EventSink, cancellationToken).ConfigureAwait(false);
-            foreach (var resource in result.Values ?? new List<ProjectResource>())
+            foreach (var resource in (result.Values ?? new List<ProjectResource>()).Where(r => r != null))
             {
                 Account.ProjectNames.Remember(resource.Id, resource.Title);
                 if (!string.IsNullOrEmpty(resource.Title)) titles[resource.Id] = resource.Title!;

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 using HexCost.Api;
 using HexCost.Commands.Infrastructure;
@@ -59,7 +60,7 @@ namespace HexCost.Commands
                 page++;
                 EventSink.Progress(new HexProgress(ProgressIds.Paging, "Listing Hex projects", $"Page {page} ({count} projects so far)"));
                 if (!TryAwait(Account.Client.ListProjectsAsync(PageSize, after, IncludeArchived, IncludeTrashed, IncludeComponents, EventSink, StopToken), null, out var result)) break;
-                foreach (var resource in result.Values ?? new System.Collections.Generic.List<ProjectResource>())
+                foreach (var resource in (result.Values ?? new System.Collections.Generic.List<ProjectResource>()).Where(r => r != null))
                 {
                     count++;
                     Account.ProjectNames.Remember(resource.Id, resource.Title);

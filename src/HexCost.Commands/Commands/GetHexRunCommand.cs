@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 using HexCost.Api;
 using HexCost.Commands.Infrastructure;
@@ -56,7 +57,7 @@ namespace HexCost.Commands
             {
                 var limit = (int)Math.Min(PageSize, remaining);
                 if (!TryAwait(Account.Client.GetProjectRunsAsync(ProjectId, limit, offset, Status?.ToUpperInvariant(), Trigger?.ToUpperInvariant(), EventSink, StopToken), ProjectId, out var page)) return;
-                var runs = page.Runs ?? new System.Collections.Generic.List<RunStatusPayload>();
+                var runs = (page.Runs ?? new System.Collections.Generic.List<RunStatusPayload>()).Where(r => r != null).ToList();
                 foreach (var status in runs)
                 {
                     Write(status);

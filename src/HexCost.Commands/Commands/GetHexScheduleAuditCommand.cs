@@ -137,7 +137,7 @@ namespace HexCost.Commands
         {
             var result = await Account.Client.ListProjectsAsync(PageSize, after, includeArchived: true, includeTrashed: true, includeComponents: false,
                 EventSink, cancellationToken).ConfigureAwait(false);
-            foreach (var resource in result.Values ?? new List<ProjectResource>())
+            foreach (var resource in (result.Values ?? new List<ProjectResource>()).Where(r => r != null))
             {
                 _findings.AddRange(await _auditor!.AuditProjectAsync(resource, cancellationToken).ConfigureAwait(false));
             }

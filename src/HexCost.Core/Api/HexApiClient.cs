@@ -366,7 +366,7 @@ namespace HexCost.Api
             return string.Join("; ", parts);
         }
 
-        private static string Suffix(string detail) => string.IsNullOrWhiteSpace(detail) ? "" : ": " + detail.Trim();
+        private static string Suffix(string detail) => string.IsNullOrWhiteSpace(detail) ? "" : ": " + detail.Trim().TrimEnd('.');
 
         private string Url(string relative) => _baseUri + "/" + relative;
 

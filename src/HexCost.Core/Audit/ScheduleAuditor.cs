@@ -361,7 +361,7 @@ namespace HexCost.Audit
                 {
                     return runs;
                 }
-                var batch = page.Runs ?? new List<RunStatusPayload>();
+                var batch = (page.Runs ?? new List<RunStatusPayload>()).Where(r => r != null).ToList();
                 var older = false;
                 foreach (var run in batch)
                 {

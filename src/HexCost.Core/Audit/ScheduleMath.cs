@@ -109,14 +109,22 @@ namespace HexCost.Audit
         public static TimeSpan ParseInterval(string text)
         {
             var t = (text ?? "").Trim();
-            if (t.Length >= 2 && double.TryParse(t.Substring(0, t.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0)
+            if (t.Length >= 2 && double.TryParse(t.Substring(0, t.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0
+                && !double.IsInfinity(amount))
             {
+                double? minutes = null;
                 switch (char.ToLowerInvariant(t[t.Length - 1]))
                 {
-                    case 'm': return TimeSpan.FromMinutes(amount);
-                    case 'h': return TimeSpan.FromHours(amount);
-                    case 'd': return TimeSpan.FromDays(amount);
-                    case 'w': return TimeSpan.FromDays(7 * amount);
+                    case 'm': minutes = amount; break;
+                    case 'h': minutes = amount * 60; break;
+                    case 'd': minutes = amount * 1440; break;
+                    case 'w': minutes = amount * 10080; break;
+                }
+                if (minutes.HasValue)
+                {
+                    if (minutes.Value < 1 || minutes.Value > TimeSpan.FromDays(3660).TotalMinutes)
+                        throw new FormatException($"'{text}' must be between 1 minute and 10 years, e.g. '1d' or '6h'.");
+                    return TimeSpan.FromMinutes(minutes.Value);
                 }
             }
             if (TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero) return span;

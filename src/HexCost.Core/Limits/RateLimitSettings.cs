@@ -46,7 +46,7 @@ namespace HexCost.Limits
     public sealed class RateLimitSettings
     {
         private static readonly Regex WindowPattern = new Regex(
-            @"^\s*(?<count>\d+)\s*/\s*(?<amount>\d+(\.\d+)?)?\s*(?<unit>[smh])\s*$",
+            @"^\s*(?<count>[0-9]+)\s*/\s*(?<amount>[0-9]+(\.[0-9]+)?)?\s*(?<unit>[smh])\s*$",
             RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
 
         private readonly Dictionary<RateLimitGroup, IReadOnlyList<RateWindow>> _groups;

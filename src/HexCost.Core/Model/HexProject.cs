@@ -27,7 +27,7 @@ namespace HexCost.Model
             AppViewsLast30Days = resource.Analytics?.AppViews?.LastThirtyDays;
             ArchivedAt = resource.ArchivedAt?.UtcDateTime;
             TrashedAt = resource.TrashedAt?.UtcDateTime;
-            _schedules = (resource.Schedules ?? new List<ScheduleResource>()).Select(s => new HexSchedule(ProjectId, s)).ToArray();
+            _schedules = (resource.Schedules ?? new List<ScheduleResource>()).Where(s => s != null).Select(s => new HexSchedule(ProjectId, s)).ToArray();
             ScheduleCount = _schedules.Count;
             Cadences = string.Join(";", _schedules.Select(s => s.Cadence).Distinct());
         }

@@ -449,6 +449,7 @@ namespace HexCost.Runs
                 account.RefreshFromLedger();
                 var page = await account.Client.GetProjectRunsAsync(projectId, 25, 0, null, "API", sink, cancellationToken).ConfigureAwait(false);
                 var candidate = (page.Runs ?? new System.Collections.Generic.List<RunStatusPayload>())
+                    .Where(r => r != null)
                     .Where(r => !string.IsNullOrEmpty(r.RunId) && !account.IsKnownRun(r.RunId))
                     .Where(r => r.RunTrigger == null || r.RunTrigger == "API")
                     .Where(r => r.StartTime == null || r.StartTime >= earliest)

@@ -70,6 +70,10 @@ namespace HexCost.Tests.Audit
         [InlineData("0d")]
         [InlineData("-1h")]
         [InlineData("5y")]
+        [InlineData("10675200d")]
+        [InlineData("1e300m")]
+        [InlineData("Infinityh")]
+        [InlineData("1e-12m")]
         public void Bad_intervals_say_how_to_write_one(string text) =>
             Assert.Contains("'1d'", Assert.Throws<FormatException>(() => ScheduleMath.ParseInterval(text)).Message);
 

@@ -42,6 +42,7 @@ namespace HexCost.Tests.Core
         [InlineData("twenty/1m")]
         [InlineData("20/0s")]
         [InlineData("20/99999h")]
+        [InlineData("27/\u0660s")]
         public void Bad_windows_say_how_to_write_one(string text)
         {
             var error = Assert.Throws<FormatException>(() => RateLimitSettings.ParseWindow(text));
