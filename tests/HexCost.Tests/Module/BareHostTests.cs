@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Threading.Tasks;
 using HexCost.Tests.Infrastructure;
 using Xunit;
@@ -19,7 +20,27 @@ namespace HexCost.Tests.Module
         [InlineData("HexCost.ModuleHost")]
         [InlineData("HexCost.ModuleHost.Pwsh76")]
         [InlineData("HexCost.ModuleHost.Conflict")]
-        public async Task The_module_loads_and_runs_in_a_host_with_only_the_engine(string host)
+        public Task The_module_loads_and_runs_in_a_host_with_only_the_engine(string host) => RunHostAsync(host, Repo.Manifest);
+
+        /// <summary>The packaged folder (module/HexCost, what Install-Module users get), not the build output.</summary>
+        [Fact]
+        public async Task The_packaged_module_loads_and_runs_in_a_host_with_only_the_engine()
+        {
+            var packaged = Path.Combine(Repo.Root, "module", "HexCost", "HexCost.psd1");
+            using (var shell = new PsHost(import: false))
+            {
+                var manifest = shell.Run("Test-ModuleManifest -Path $args[0] -ErrorAction Stop", packaged).ThrowIfErrors().Output.Single();
+                Assert.Equal("HexCost.psm1", manifest.Prop<string>("RootModule"));
+                shell.Run("Import-Module $args[0] -ErrorAction Stop", packaged).ThrowIfErrors();
+                Assert.Equal(13, shell.Run("Get-Command -Module HexCost").ThrowIfErrors().Output.Count);
+                Assert.Contains(Path.Combine("module", "HexCost"), shell.Run("(Get-Module HexCost).ModuleBase").Output.Single().ToString());
+                var documented = shell.Run("(Get-Help Invoke-HexRun -Full).parameters.parameter | ForEach-Object { [string]$_.name }").ThrowIfErrors().Output.Select(o => o.ToString());
+                Assert.Contains("IdempotencyKey", documented); // help ships in the package
+            }
+            await RunHostAsync("HexCost.ModuleHost", packaged);
+        }
+
+        private static async Task RunHostAsync(string host, string manifestPath)
         {
             await using var world = await HexWorld.StartAsync();
             var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
@@ -27,7 +48,7 @@ namespace HexCost.Tests.Module
             Assert.True(File.Exists(hostDll), hostDll + " is not built");
 
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in new[] { hostDll, Repo.Manifest, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path, "--preload-pwsh76" })
+            foreach (var arg in new[] { hostDll, manifestPath, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path, "--preload-pwsh76" })
                 start.ArgumentList.Add(arg);
             using var process = Process.Start(start)!;
             var output = process.StandardOutput.ReadToEndAsync();
@@ -44,7 +65,7 @@ namespace HexCost.Tests.Module
             Assert.DoesNotContain(world.Emulator.Token, text);
             Assert.Equal(1, world.Stats.RunsCreated);
             // HexCost's dependencies load into its own context from deps/, whatever the host already has.
-            var deps = Path.Combine(Repo.ModuleBin("net8.0"), "deps");
+            var deps = Path.Combine(Path.GetDirectoryName(manifestPath)!, manifestPath == Repo.Manifest ? Path.Combine("module", "bin") : "bin", "net8.0", "deps");
             Assert.Contains($"loaded Polly.Core 8.0.0.0 from {deps}", text);
             Assert.Contains($"loaded Microsoft.Extensions.Caching.Memory 8.0.0.0 from {deps}{Path.DirectorySeparatorChar}Microsoft.Extensions.Caching.Memory.dll into HexCost", text);
             Assert.Contains("System.Text.Json 10.0.0.0 from " + Path.GetDirectoryName(typeof(object).Assembly.Location), text);
