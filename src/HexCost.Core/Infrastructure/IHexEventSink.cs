@@ -44,5 +44,6 @@ namespace HexCost.Infrastructure
         public const int RateLimitWait = 0x4845;
         public const int Runs = 0x4846;
         public const int Paging = 0x4847;
+        public const int Polling = 0x4848;
     }
 }

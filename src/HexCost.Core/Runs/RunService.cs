@@ -468,10 +468,17 @@ namespace HexCost.Runs
             var label = $"Run {run.RunId} of project {run.ProjectId}";
             try
             {
+                var lastStatus = run.Status;
+                sink.Verbose($"Waiting for {label} (up to {wait.Timeout}); one poll loop checks every run in flight, spaced to half of the request budget.");
                 var status = await account.Poller.WaitAsync(run.ProjectId, run.RunId!, sink, s =>
                 {
-                    if (s.Status != run.Status) sink.Verbose($"{label} is {s.Status}.");
+                    if (s.Status != lastStatus) sink.Verbose($"{label} is {s.Status}.");
+                    lastStatus = s.Status;
+                    var every = TimeSpan.FromTicks(account.Poller.LoopSpacing().Ticks * Math.Max(1, account.Poller.InFlight));
+                    sink.Progress(new HexProgress(ProgressIds.Polling, "Waiting for Hex runs",
+                        $"{label} is {s.Status}; polled about every {Math.Ceiling(every.TotalSeconds)} s ({account.Poller.InFlight} in flight)"));
                 }, timeout.Token).ConfigureAwait(false);
+                sink.Progress(new HexProgress(ProgressIds.Polling, "Waiting for Hex runs", $"{label} is {status.Status}", completed: true));
                 var done = run.Clone();
                 Apply(done, status);
                 if (key == null || !done.FromCache) RecordCompletionOnce(account, done, key);

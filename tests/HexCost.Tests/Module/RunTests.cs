@@ -229,5 +229,18 @@ namespace HexCost.Tests.Module
             Assert.Empty(host.Run("Get-HexRun -ProjectId $args[0] -Status ERRORED", project.Id).ThrowIfErrors().Output);
             Assert.Equal(3, host.Run("Get-HexRun -ProjectId $args[0] -Status COMPLETED", project.Id).ThrowIfErrors().Output.Count);
         }
+    
+
+        [Fact]
+        public async Task Waits_say_what_they_wait_for_on_the_verbose_stream_and_in_progress()
+        {
+            await using var world = await HexWorld.StartAsync();
+            var project = world.NewProject("Watched", p => p.RunDurationOverride = TimeSpan.FromMilliseconds(400));
+            using var host = world.Connected();
+            var result = host.Run("Invoke-HexRun -ProjectId $args[0] -Wait -Verbose", project.Id).ThrowIfErrors();
+            Assert.Contains(result.Verbose, v => v.StartsWith("Waiting for Run ") && v.Contains("poll loop"));
+            Assert.Single(result.Verbose, v => v.EndsWith(" is RUNNING."));
+            Assert.Contains(result.Progress, p => p.Activity == "Waiting for Hex runs" && p.StatusDescription.Contains("polled about every"));
+        }
     }
 }
