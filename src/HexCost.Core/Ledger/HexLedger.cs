@@ -81,25 +81,21 @@ namespace HexCost.Ledger
         private void AppendLocked(LedgerRecord record)
         {
             var line = JsonSerializer.SerializeToUtf8Bytes(record, Json);
+            using var stream = new FileStream(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            var isNew = stream.Length == 0;
+            if (!isNew)
             {
-                using (var stream = new FileStream(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
-                {
-                    var isNew = stream.Length == 0;
-                    if (!isNew)
-                    {
-                        stream.Seek(-1, SeekOrigin.End);
-                        var last = stream.ReadByte();
-                        stream.Seek(0, SeekOrigin.End);
-                        if (last != '\n') stream.Write(NewLine, 0, 1);
-                    }
-                    var buffer = new byte[line.Length + 1];
-                    Buffer.BlockCopy(line, 0, buffer, 0, line.Length);
-                    buffer[line.Length] = (byte)'\n';
-                    stream.Write(buffer, 0, buffer.Length);
-                    stream.Flush(flushToDisk: true);
-                    if (isNew) StateFiles.RestrictToOwner(FilePath, isDirectory: false);
-                }
+                stream.Seek(-1, SeekOrigin.End);
+                var last = stream.ReadByte();
+                stream.Seek(0, SeekOrigin.End);
+                if (last != '\n') stream.Write(NewLine, 0, 1);
             }
+            var buffer = new byte[line.Length + 1];
+            Buffer.BlockCopy(line, 0, buffer, 0, line.Length);
+            buffer[line.Length] = (byte)'\n';
+            stream.Write(buffer, 0, buffer.Length);
+            stream.Flush(flushToDisk: true);
+            if (isNew) StateFiles.RestrictToOwner(FilePath, isDirectory: false);
         }
 
         private IReadOnlyList<LedgerRecord> ReadNewLocked()

@@ -5,6 +5,7 @@ using HexCost.Api;
 using HexCost.Credits;
 using HexCost.Infrastructure;
 using HexCost.Ledger;
+using HexCost.Model;
 using HexCost.Session;
 
 namespace HexCost.Runs
@@ -15,16 +16,15 @@ namespace HexCost.Runs
     {
         public static readonly TimeSpan Window = TimeSpan.FromDays(7);
 
-        public static bool Applies(HexAccount account)
+        /// <summary>The spend policy when it sets a run budget; null when there is nothing to enforce.</summary>
+        public static SpendPolicy? Budgets(HexAccount account)
         {
             var policy = new SpendPolicyStore(account).Load();
-            return policy.WeeklyRunBudget.HasValue || policy.MaxRunsPerProjectPerWeek.HasValue;
+            return policy.WeeklyRunBudget.HasValue || policy.MaxRunsPerProjectPerWeek.HasValue ? policy : null;
         }
 
-        public static void Check(HexAccount account, string projectId, bool force, IHexEventSink sink)
+        public static void Check(HexAccount account, SpendPolicy policy, string projectId, bool force, IHexEventSink sink)
         {
-            var policy = new SpendPolicyStore(account).Load();
-            if (!policy.WeeklyRunBudget.HasValue && !policy.MaxRunsPerProjectPerWeek.HasValue) return;
             account.RefreshFromLedger();
             var now = account.Time.GetUtcNow();
             var (total, project) = account.TriggersSince(now - Window, projectId);

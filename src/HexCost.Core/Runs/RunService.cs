@@ -155,7 +155,7 @@ namespace HexCost.Runs
                 {
                     var status = await account.Poller.WaitAsync(run.ProjectId, run.RunId!, sink, null, account.Lifetime).ConfigureAwait(false);
                     Apply(run, status);
-                    RecordCompletion(account, run, key);
+                    RecordCompletionOnce(account, run, key);
                 }
             }
             catch (Exception)
@@ -183,7 +183,7 @@ namespace HexCost.Runs
             }
             var run = HexAccount.RunFromRecord(open);
             Apply(run, status);
-            if (RunStatuses.IsTerminal(status.Status)) RecordCompletion(account, run, key);
+            if (RunStatuses.IsTerminal(status.Status)) RecordCompletionOnce(account, run, key);
             if (RunStatuses.IsFailure(status.Status)) return null;
             sink.Verbose($"The ledger shows run {run.RunId} of project {run.ProjectId} was started for the same inputs and source version; reattaching to it.");
             run.FromCache = true;
@@ -316,12 +316,13 @@ namespace HexCost.Runs
                 InputParams = canonical == "{}" ? (JsonElement?)null : JsonDocument.Parse(canonical).RootElement.Clone(),
             };
             // With a run budget, checking it and triggering are one step, so parallel triggers cannot overshoot it together.
-            var budgeted = !request.DryRun && RunBudget.Applies(account);
+            var budgets = request.DryRun ? null : RunBudget.Budgets(account);
+            var budgeted = budgets != null;
             if (budgeted) await account.BudgetGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             var gate = account.TriggerLock(request.ProjectId);
             try
             {
-                if (budgeted) RunBudget.Check(account, request.ProjectId, request.Force, sink);
+                if (budgeted) RunBudget.Check(account, budgets!, request.ProjectId, request.Force, sink);
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch
@@ -529,11 +530,6 @@ namespace HexCost.Runs
             return new RunResult(run, new HexException(HexErrorKind.RunFailed,
                 $"Run {run.RunId} of project {run.ProjectId} ended {run.Status}. Open {run.RunUrl} in Hex to see why; give Hex support the traceId {run.TraceId} if it is Hex's fault.")
             { ProjectId = run.ProjectId, RunId = run.RunId });
-        }
-
-        private static void RecordCompletion(HexAccount account, HexRun run, string? key)
-        {
-            RecordCompletionOnce(account, run, key);
         }
 
         private static void RecordCompletionOnce(HexAccount account, HexRun run, string? key)
