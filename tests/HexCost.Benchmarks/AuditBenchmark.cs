@@ -17,6 +17,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using HexCost.Emulator;
 
+using static HexCost.Benchmarks.Tables;
+using static HexCost.Benchmarks.Shell;
+
 namespace HexCost.Benchmarks;
 
 /// <summary>What <c>--audit</c> does: which workspace sizes, how the limits are handled, whether to trace the live heap.</summary>
@@ -532,25 +535,6 @@ internal static class AuditBenchmark
         return table;
     }
 
-    private static void Invoke(Runspace runspace, string script, params object[] args)
-    {
-        using var ps = PowerShell.Create();
-        ps.Runspace = runspace;
-        ps.AddScript(script);
-        foreach (var arg in args) ps.AddArgument(arg);
-        ps.Invoke();
-        if (ps.HadErrors && ps.Streams.Error.Count > 0)
-            throw new InvalidOperationException($"PowerShell failed: {ps.Streams.Error[0]}");
-    }
-
-    private static SecureString Secure(string text)
-    {
-        var secure = new SecureString();
-        foreach (var c in text) secure.AppendChar(c);
-        secure.MakeReadOnly();
-        return secure;
-    }
-
     // ---------------------------------------------------------------- report
 
     private static (string Console, string Markdown) Report(AuditSettings settings, List<(AuditRun Measure, AuditRun? Trace)> runs)
@@ -870,23 +854,4 @@ internal static class AuditBenchmark
     private static string N(int n) => n.ToString("#,0", CultureInfo.InvariantCulture);
     private static string F(double d, string format) => d.ToString(format, CultureInfo.InvariantCulture);
 
-    private static string TextTable(List<string[]> rows)
-    {
-        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-        var sb = new StringBuilder();
-        string Line(string[] r) => string.Join("  ", r.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c])));
-        sb.AppendLine(Line(rows[0]));
-        sb.AppendLine(new string('-', widths.Sum() + 2 * (widths.Length - 1)));
-        foreach (var r in rows.Skip(1)) sb.AppendLine(Line(r));
-        return sb.ToString();
-    }
-
-    private static string MarkdownTable(List<string[]> rows)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine("| " + string.Join(" | ", rows[0]) + " |");
-        sb.AppendLine("|" + string.Join("|", rows[0].Select((_, c) => c == 0 ? "---" : "---:")) + "|");
-        foreach (var r in rows.Skip(1)) sb.AppendLine("| " + string.Join(" | ", r.Select(c => c.StartsWith("  ", StringComparison.Ordinal) ? "&nbsp;&nbsp;" + c.Trim() : c.Trim())) + " |");
-        return sb.ToString();
-    }
 }

@@ -8,6 +8,8 @@ using System.Security;
 using System.Threading.Tasks;
 using HexCost.Emulator;
 
+using static HexCost.Benchmarks.Shell;
+
 namespace HexCost.Benchmarks;
 
 /// <summary>HexCost as a user runs it: the module imported into a real runspace, Connect-Hex with the scaled limits,
@@ -79,24 +81,6 @@ internal static class HexCostScenario
         }
     }
 
-    private static void Invoke(Runspace runspace, string script, params object[] args)
-    {
-        using var ps = PowerShell.Create();
-        ps.Runspace = runspace;
-        ps.AddScript(script);
-        foreach (var arg in args) ps.AddArgument(arg);
-        ps.Invoke();
-        if (ps.HadErrors && ps.Streams.Error.Count > 0)
-            throw new InvalidOperationException($"PowerShell failed: {ps.Streams.Error[0]}");
-    }
-
-    private static SecureString Secure(string text)
-    {
-        var secure = new SecureString();
-        foreach (var c in text) secure.AppendChar(c);
-        secure.MakeReadOnly();
-        return secure;
-    }
 }
 
 /// <summary>The runs both approaches start: <see cref="Settings.Projects"/> new published projects, taken round-robin

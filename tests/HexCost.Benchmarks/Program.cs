@@ -7,6 +7,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Tasks;
 
+using static HexCost.Benchmarks.Tables;
+
 namespace HexCost.Benchmarks;
 
 /// <summary>
@@ -151,26 +153,6 @@ public static class Program
         if (hex.Throttled429 > 0) misses.Add($"{hex.Throttled429} x 429");
         if (hex.RunsCreated != runs) misses.Add($"{hex.RunsCreated} runs created instead of {runs}");
         return misses.Count == 0 ? "MET" : "MISSED (" + string.Join(", ", misses) + ")";
-    }
-
-    private static string TextTable(List<string[]> rows)
-    {
-        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-        var sb = new StringBuilder();
-        string Line(string[] r) => string.Join("  ", r.Select((cell, c) => c == 0 ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c])));
-        sb.AppendLine(Line(rows[0]));
-        sb.AppendLine(new string('-', widths.Sum() + 2 * (widths.Length - 1)));
-        foreach (var r in rows.Skip(1)) sb.AppendLine(Line(r));
-        return sb.ToString();
-    }
-
-    private static string MarkdownTable(List<string[]> rows)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine("| " + string.Join(" | ", rows[0]) + " |");
-        sb.AppendLine("|" + string.Join("|", rows[0].Select((_, c) => c == 0 ? "---" : "---:")) + "|");
-        foreach (var r in rows.Skip(1)) sb.AppendLine("| " + string.Join(" | ", r.Select(c => c.StartsWith("  ", StringComparison.Ordinal) ? "&nbsp;&nbsp;" + c.Trim() : c.Trim())) + " |");
-        return sb.ToString();
     }
 
     private static Settings Parse(string[] args)

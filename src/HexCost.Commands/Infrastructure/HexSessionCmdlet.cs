@@ -26,7 +26,7 @@ namespace HexCost.Commands.Infrastructure
                 if (session == null && !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("HEX_API_TOKEN")))
                 {
                     WriteVerbose("Not connected in this runspace; connecting with $env:HEX_API_TOKEN.");
-                    session = ConnectHexCommand.Connect(this, null, null, null, RateLimitSettingsFromDefault(), EventSink, StopToken);
+                    session = ConnectHexCommand.Connect(this, null, null, null, HexCost.Limits.RateLimitSettings.Default, EventSink, StopToken);
                     SessionStore.SetDefault(session);
                 }
                 if (session == null)
@@ -42,8 +42,6 @@ namespace HexCost.Commands.Infrastructure
                 throw;
             }
         }
-
-        private static HexCost.Limits.RateLimitSettings RateLimitSettingsFromDefault() => HexCost.Limits.RateLimitSettings.Default;
 
         /// <summary>Runs core work, turning a core error into an ErrorRecord on <paramref name="target"/>.
         /// Returns false when an error was written.</summary>
