@@ -5,11 +5,11 @@
 
 .DESCRIPTION
     Build   - dotnet build HexCost.sln; the cmdlet DLLs land in module/bin/<tfm>/, so Import-Module ./HexCost.psd1 works.
-    Test    - Build, then dotnet test HexCost.sln, then the Pester 5 tests in tests/Pester (in a child PowerShell
+    Test    - Build, then dotnet test HexCost.sln, then the Pester 5.1+ tests in tests/Pester (in a child PowerShell
               process, so this session never loads - and on Windows never locks - the module's DLLs). Without
-              Pester 5 or later installed, the Pester step is skipped with a message.
-    Package - Build, then assemble module/HexCost/: the folder an Install-Module user gets (manifest, HexCost.psm1,
-              bin/net8.0, bin/netstandard2.0, formats and help), checked with Test-ModuleManifest.
+              Pester 5.1 or later installed, the Pester step is skipped with a message.
+    Package - Build (which assembles module/HexCost/: the folder an Install-Module user gets - manifest, HexCost.psm1,
+              bin/net8.0, bin/netstandard2.0, formats and help), then check that folder and Test-ModuleManifest it.
     All     - Build, Test and Package (the default).
 
     Runs on Windows PowerShell 5.1 and PowerShell 7.4+. Needs the .NET SDK named in global.json on PATH.
@@ -119,9 +119,18 @@ function ConvertTo-SingleQuoted {
 }
 
 function Invoke-BuildTask {
-    # module/bin is shared by Debug and Release builds: start it empty so a package never carries stale DLLs.
-    $bin = Join-Path $ModuleDir 'bin'
-    if (Test-Path -LiteralPath $bin) { Remove-Item -LiteralPath $bin -Recurse -Force }
+    # module/bin and the package folder are shared by Debug and Release builds: start them empty so a package never
+    # carries stale files.
+    foreach ($folder in @((Join-Path $ModuleDir 'bin'), $PackageDir)) {
+        if (Test-Path -LiteralPath $folder) {
+            try {
+                Remove-Item -LiteralPath $folder -Recurse -Force
+            }
+            catch {
+                throw "Cannot replace '$folder' ($($_.Exception.Message)). Close any PowerShell session that imported HexCost from this tree, then try again."
+            }
+        }
+    }
     Invoke-Dotnet -Arguments @('build', $Solution, '-c', $Configuration)
     foreach ($framework in $Frameworks) {
         $binary = Join-Path (Join-Path (Join-Path $ModuleDir 'bin') $framework) 'HexCost.Commands.dll'
@@ -134,12 +143,12 @@ function Invoke-BuildTask {
 
 function Invoke-PesterTests {
     $pester = Get-Module -ListAvailable -Name 'Pester' |
-        Where-Object { $_.Version -ge [version]'5.0' } |
+        Where-Object { $_.Version -ge [version]'5.1' } |
         Sort-Object -Property Version -Descending |
         Select-Object -First 1
     if ($null -eq $pester) {
-        Write-Host ('Pester tests skipped: Pester 5 or later is not installed ' +
-            '(Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser -Force -SkipPublisherCheck).') -ForegroundColor Yellow
+        Write-Host ('Pester tests skipped: Pester 5.1 or later is not installed ' +
+            '(Install-Module Pester -MinimumVersion 5.1 -Scope CurrentUser -Force -SkipPublisherCheck).') -ForegroundColor Yellow
         return
     }
 
@@ -201,86 +210,34 @@ function Invoke-TestTask {
     Invoke-PesterTests
 }
 
-function Copy-PackageFile {
-    param(
-        [Parameter(Mandatory = $true)] [System.IO.FileInfo] $File,
-        [Parameter(Mandatory = $true)] [string] $Destination
-    )
-    if (-not (Test-Path -LiteralPath $Destination)) {
-        $null = New-Item -ItemType Directory -Path $Destination
-    }
-    Copy-Item -LiteralPath $File.FullName -Destination $Destination -Force
-}
-
 function Invoke-PackageTask {
+    # The build assembles module/HexCost (src/HexCost.Commands/HexCost.Commands.csproj, target PackageModule): the
+    # manifest with its paths made relative to the folder, the loader, formats, help and each framework's bin. Here
+    # we only check that what it assembled is what an Install-Module user must get.
     Write-Step "Package: $PackageDir"
-    if (Test-Path -LiteralPath $PackageDir) {
-        try {
-            Remove-Item -LiteralPath $PackageDir -Recurse -Force
-        }
-        catch {
-            throw "Cannot replace '$PackageDir' ($($_.Exception.Message)). Close any PowerShell session that imported the packaged module, then try again."
+    $manifestPath = Join-Path $PackageDir 'HexCost.psd1'
+    if (-not (Test-Path -LiteralPath $manifestPath -PathType Leaf)) {
+        throw "The build did not assemble '$PackageDir' (no HexCost.psd1): check the PackageModule target in src/HexCost.Commands/HexCost.Commands.csproj."
+    }
+    $required = @('HexCost.psm1', 'HexCost.Format.ps1xml', 'en-US/about_HexCost.help.txt', 'en-US/HexCost.Commands.dll-Help.xml') +
+        @($Frameworks | ForEach-Object { "bin/$_/HexCost.Commands.dll" })
+    foreach ($relative in $required) {
+        if (-not (Test-Path -LiteralPath (Join-Path $PackageDir $relative) -PathType Leaf)) {
+            throw "The package '$PackageDir' has no '$relative': rebuild (./build.ps1 -Task Package) and check the PackageModule target."
         }
     }
-    $packageRoot = (New-Item -ItemType Directory -Path $PackageDir).FullName
-
-    # Manifest: the repository's has RootModule = 'module/HexCost.psm1' (and any other paths under module/); the
-    # package is that folder's content, so drop the prefix. A text edit keeps the file exactly as written otherwise.
-    $sourceManifest = Join-Path $RepoRoot 'HexCost.psd1'
-    $text = [System.IO.File]::ReadAllText($sourceManifest)
-    $packaged = $text -replace '(?<=[''"])module[\\/]', ''
-    if ($packaged -notmatch '(?m)^\s*RootModule\s*=\s*[''"]HexCost\.psm1[''"]') {
-        throw "After rewriting, '$sourceManifest' does not say RootModule = 'HexCost.psm1'; update build.ps1 to match the manifest."
-    }
-    $packagedManifest = Join-Path $packageRoot 'HexCost.psd1'
-    [System.IO.File]::WriteAllText($packagedManifest, $packaged, (New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $true))
-    Write-Host "  HexCost.psd1 (paths under module/ made relative to the package)"
-
-    Copy-PackageFile -File (Get-Item -LiteralPath (Join-Path $ModuleDir 'HexCost.psm1')) -Destination $packageRoot
-    Write-Host '  HexCost.psm1'
-
-    foreach ($framework in $Frameworks) {
-        $source = Join-Path (Join-Path $ModuleDir 'bin') $framework
-        $target = Join-Path (Join-Path $packageRoot 'bin') $framework
-        $dlls = @(Get-ChildItem -LiteralPath $source -Filter '*.dll' -File | Where-Object { $ExcludedFiles -notcontains $_.Name })
-        if (-not ($dlls | Where-Object { $_.Name -eq 'HexCost.Commands.dll' })) {
-            throw "'$source' has no HexCost.Commands.dll: build first (./build.ps1 -Task Build)."
-        }
-        foreach ($dll in $dlls) {
-            Copy-PackageFile -File $dll -Destination $target
-        }
-        Write-Host "  bin/$framework/: $($dlls.Count) DLLs"
+    # Nothing a user's PowerShell must not load (its own engine) and no debug symbols.
+    $unwanted = @(Get-ChildItem -LiteralPath $PackageDir -Recurse -File |
+        Where-Object { $_.Extension -eq '.pdb' -or $ExcludedFiles -contains $_.Name })
+    if ($unwanted.Count -gt 0) {
+        throw "The package '$PackageDir' must not ship $(@($unwanted | ForEach-Object { $_.Name }) -join ', ')."
     }
 
-    foreach ($file in @(Get-ChildItem -LiteralPath $ModuleDir -Filter '*.ps1xml' -File)) {
-        Copy-PackageFile -File $file -Destination $packageRoot
-        Write-Host "  $($file.Name)"
-    }
-
-    $helpDir = Join-Path $ModuleDir 'en-US'
-    if (Test-Path -LiteralPath $helpDir -PathType Container) {
-        $helpRoot = (Get-Item -LiteralPath $helpDir).FullName
-        foreach ($file in @(Get-ChildItem -LiteralPath $helpDir -Recurse -File | Where-Object { $_.Extension -ne '.pdb' })) {
-            $relative = $file.DirectoryName.Substring($helpRoot.Length).TrimStart('\', '/')
-            $target = Join-Path $packageRoot 'en-US'
-            if ($relative) {
-                $target = Join-Path $target $relative
-            }
-            Copy-PackageFile -File $file -Destination $target
-        }
-        Write-Host '  en-US/'
-    }
-
-    # Nothing that a user's PowerShell must not load, nor debug symbols, whatever the copies above picked up.
-    Get-ChildItem -LiteralPath $packageRoot -Recurse -File |
-        Where-Object { $_.Extension -eq '.pdb' -or $ExcludedFiles -contains $_.Name } |
-        Remove-Item -Force
-
-    Write-Step "Test-ModuleManifest $packagedManifest"
-    $info = Test-ModuleManifest -Path $packagedManifest -ErrorAction Stop
-    $fileCount = @(Get-ChildItem -LiteralPath $packageRoot -Recurse -File).Count
+    Write-Step "Test-ModuleManifest $manifestPath"
+    $info = Test-ModuleManifest -Path $manifestPath -ErrorAction Stop
+    $fileCount = @(Get-ChildItem -LiteralPath $PackageDir -Recurse -File).Count
     $cmdlets = @($info.ExportedCmdlets.Keys) -join ', '
-    Write-Host "Packaged $($info.Name) $($info.Version) ($fileCount files) in $packageRoot; RootModule $($info.RootModule); cmdlets: $cmdlets."
+    Write-Host "Packaged $($info.Name) $($info.Version) ($fileCount files) in $PackageDir; RootModule $($info.RootModule); cmdlets: $cmdlets."
 }
 
 $script:Dotnet = Get-DotnetPath

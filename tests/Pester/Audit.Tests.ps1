@@ -1,4 +1,4 @@
-# Pester 5: Get-HexScheduleAudit against the Hex emulator's demo workspace.
+# Pester 5.1+: Get-HexScheduleAudit against the Hex emulator's demo workspace.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $null = Import-HexCostUnderTest

@@ -21,7 +21,19 @@ $HexProjectProperties = @(
 )
 # Hex's six run statuses.
 $HexRunStatuses = @('PENDING', 'RUNNING', 'ERRORED', 'COMPLETED', 'KILLED', 'UNABLE_TO_ALLOCATE_KERNEL')
-$HexCostCmdlets = @('Connect-Hex', 'Disconnect-Hex', 'Get-HexProject', 'Invoke-HexRun', 'Get-HexRun', 'Stop-HexRun')
+# CmdletsToExport of HexCost.psd1.
+$HexCostCmdlets = @(
+    'Connect-Hex', 'Disconnect-Hex', 'Get-HexProject', 'Invoke-HexRun', 'Get-HexRun', 'Stop-HexRun', 'Get-HexScheduleAudit',
+    'Get-HexCreditBalance', 'Import-HexCreditUsage', 'Set-HexSpendLimit', 'Get-HexSpendLimit', 'Get-HexRunReport',
+    'Export-HexCostReport'
+)
+# The cmdlets that change something (Hex runs, the ledger, the spend policy, a file): each takes -WhatIf and -Confirm.
+$HexCostStateChangingCmdlets = @('Invoke-HexRun', 'Stop-HexRun', 'Import-HexCreditUsage', 'Set-HexSpendLimit', 'Export-HexCostReport')
+# Every type name HexCost writes (each has a table view in HexCost.Format.ps1xml).
+$HexCostOutputTypes = @(
+    'HexCost.Session', 'HexCost.Project', 'HexCost.Run', 'HexCost.ScheduleFinding', 'HexCost.CreditBalance', 'HexCost.CreditSummary',
+    'HexCost.CreditUsageImport', 'HexCost.SpendPolicy', 'HexCost.SpendPolicyChange', 'HexCost.RunReport', 'HexCost.CostReport'
+)
 
 function Get-HexCostRepoRoot {
     $directory = $PSScriptRoot
@@ -325,4 +337,67 @@ function Get-PublishedHexProject {
         throw 'The emulator lists no published project that completes.'
     }
     return $projects[0]
+}
+
+function Test-HexCsvScalar {
+    # True when Export-Csv writes the value as itself: not a collection or an object whose ToString() is its type name.
+    param([Parameter(Mandatory = $true)] $Value)
+    $type = $Value.GetType()
+    return $type.IsPrimitive -or $type.IsEnum -or $Value -is [string] -or $Value -is [datetime] -or $Value -is [datetimeoffset] -or
+        $Value -is [decimal] -or $Value -is [guid] -or $Value -is [timespan]
+}
+
+function Assert-HexCsvRoundTrip {
+    <#
+    Exports -InputObject with Export-Csv, reads the file back with Import-Csv and checks that nothing was lost: one row per
+    object, the objects' properties as the columns in order, every value a scalar written as itself, and every cell read
+    back to the value it came from (numbers and dates in this session's culture, which is what Export-Csv writes).
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [object[]] $InputObject,
+        [Parameter(Mandatory = $true)] [string] $TypeName,
+        [Parameter(Mandatory = $true)] [string] $Path
+    )
+    $culture = [System.Globalization.CultureInfo]::CurrentCulture
+    $InputObject | Export-Csv -Path $Path -NoTypeInformation -Encoding UTF8
+    $rows = @(Import-Csv -Path $Path -Encoding UTF8)
+    $rows.Count | Should -Be $InputObject.Count -Because "Export-Csv writes one row per $TypeName"
+
+    for ($index = 0; $index -lt $InputObject.Count; $index++) {
+        $object = $InputObject[$index]
+        $row = $rows[$index]
+        $object.PSObject.TypeNames | Should -Contain $TypeName
+        $names = @($object.PSObject.Properties | ForEach-Object { $_.Name })
+        (@($row.PSObject.Properties | ForEach-Object { $_.Name }) -join ',') | Should -Be ($names -join ',')
+
+        foreach ($property in $object.PSObject.Properties) {
+            $value = $property.Value
+            $cell = $row.($property.Name)
+            $where = "$TypeName row $index, $($property.Name)"
+            if ($null -eq $value) {
+                $cell | Should -BeNullOrEmpty -Because "$where is null"
+                continue
+            }
+            (Test-HexCsvScalar -Value $value) | Should -BeTrue -Because "$where is a $($value.GetType().FullName), which Export-Csv cannot write as one cell"
+            $cell | Should -BeExactly $value.ToString() -Because "$where"
+            if ($value -is [datetime]) {
+                $read = [datetime]::Parse($cell, $culture)
+                [math]::Abs(($read - $value).TotalSeconds) | Should -BeLessThan 1 -Because "$where reads back as the same time"
+            }
+            elseif ($value -is [datetimeoffset]) {
+                $read = [datetimeoffset]::Parse($cell, $culture)
+                [math]::Abs(($read - $value).TotalSeconds) | Should -BeLessThan 1 -Because "$where reads back as the same time"
+            }
+            elseif ($value -is [double] -or $value -is [single]) {
+                $read = [double]::Parse($cell, $culture)
+                [math]::Abs($read - $value) | Should -BeLessThan ([math]::Max(1e-9, [math]::Abs($value) * 1e-9)) -Because "$where reads back as the same number"
+            }
+            elseif ($value -is [decimal] -or $value -is [int] -or $value -is [long]) {
+                [decimal]::Parse($cell, $culture) | Should -Be ([decimal]$value) -Because "$where reads back as the same number"
+            }
+            elseif ($value -is [bool]) {
+                [bool]::Parse($cell) | Should -Be $value -Because "$where reads back as the same flag"
+            }
+        }
+    }
 }

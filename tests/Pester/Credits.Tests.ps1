@@ -1,4 +1,4 @@
-# Pester 5: credit balances, usage import, spend policy and the run report against the Hex emulator.
+# Pester 5.1+: credit balances, usage import, spend policy and the run report against the Hex emulator.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $null = Import-HexCostUnderTest

@@ -1,4 +1,4 @@
-# Pester 5: Get-HexProject, Invoke-HexRun, Get-HexRun and Stop-HexRun against the Hex emulator.
+# Pester 5.1+: Get-HexProject, Invoke-HexRun, Get-HexRun and Stop-HexRun against the Hex emulator.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $null = Import-HexCostUnderTest

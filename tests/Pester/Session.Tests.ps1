@@ -1,4 +1,4 @@
-# Pester 5: Connect-Hex / Disconnect-Hex against the Hex emulator, and the errors a session can end with.
+# Pester 5.1+: Connect-Hex / Disconnect-Hex against the Hex emulator, and the errors a session can end with.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $manifestPath = Get-HexCostManifestPath
