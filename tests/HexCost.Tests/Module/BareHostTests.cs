@@ -40,27 +40,95 @@ namespace HexCost.Tests.Module
             await RunHostAsync("HexCost.ModuleHost", packaged);
         }
 
+        /// <summary>
+        /// What Windows PowerShell 5.1 loads: the netstandard2.0 build, imported as a DLL with its polyfills beside it and
+        /// the assembly-resolve handler it registers on import. No .NET Framework here, so a bare .NET host runs it: every
+        /// cmdlet once, and the handler answered directly.
+        /// </summary>
+        [Fact]
+        public async Task The_netstandard_build_for_Windows_PowerShell_runs_every_cmdlet_in_a_host_with_only_the_engine()
+        {
+            const string script = """
+                param($Manifest, $BaseUri, $Token, $StatePath)
+                $ErrorActionPreference = 'Stop'
+                Import-Module $Manifest
+                Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ Read = '600/1m'; Request = '600/1m' } | Out-Null
+                $project = @(Get-HexProject | Where-Object { $_.LastPublishedAt -and -not $_.Title.StartsWith('Failing') })[0]
+                $first = $project | Invoke-HexRun -IdempotencyKey 'ns20' -Wait
+                $again = $project | Invoke-HexRun -IdempotencyKey 'ns20' -Wait
+                "idempotent=$($first.RunId -eq $again.RunId) status=$($again.Status)"
+                "listed=$(@(Get-HexRun -ProjectId $project.ProjectId -Trigger API) | Where-Object RunId -eq $first.RunId | ForEach-Object Status)"
+                "findings=$(@(Get-HexScheduleAudit).Count -gt 0)"
+                "balances=$(@(Get-HexCreditBalance -Plan Team).Count -gt 0)"
+                $usage = [System.IO.Path]::Combine($StatePath, 'usage.csv')
+                [System.IO.File]::WriteAllText($usage, "Date,Email,Credits`n2026-11-02T10:00:00Z,someone@example.com,3`n")
+                "imported=$((Import-HexCreditUsage -Path $usage).Imported)"
+                Set-HexSpendLimit -WeeklyRunBudget 100 -Confirm:$false
+                "budget=$((Get-HexSpendLimit).WeeklyRunBudget)"
+                "reported=$(@(Get-HexRunReport | Where-Object ProjectId -eq $project.ProjectId).Count)"
+                "report=$((Export-HexCostReport -Path ([System.IO.Path]::Combine($StatePath, 'report.html')) -PassThru).Bytes -gt 1000)"
+                $started = $project | Invoke-HexRun -Force
+                Stop-HexRun -ProjectId $project.ProjectId -RunId $started.RunId -Confirm:$false -ErrorAction SilentlyContinue
+                $resolve = [HexCost.Commands.Infrastructure.ModuleInitializer].GetMethod('Resolve', [System.Reflection.BindingFlags]'NonPublic, Static')
+                $polly = $resolve.Invoke($null, @($null, [System.ResolveEventArgs]::new('Polly.Core, Version=1.0.0.0, Culture=neutral, PublicKeyToken=c8a3ffc3f8f825cc')))
+                "resolvedLoaded=$($polly.Location -eq [Polly.ResiliencePipeline].Assembly.Location)"
+                $options = $resolve.Invoke($null, @($null, [System.ResolveEventArgs]::new('Microsoft.Extensions.Options, Version=99.0.0.0')))
+                "resolvedShipped=$([System.IO.Path]::GetDirectoryName($options.Location) -eq [System.IO.Path]::GetDirectoryName($Manifest))"
+                "resolvedUnknown=$($null -eq $resolve.Invoke($null, @($null, [System.ResolveEventArgs]::new('NotShippedByHexCost'))))"
+                Disconnect-Hex
+                """;
+            var manifest = Path.Combine(Repo.ModuleBin("netstandard2.0"), "HexCost.Commands.dll");
+            using var scriptFile = new TempDir();
+            var scriptPath = Path.Combine(scriptFile.Path, "ns20.ps1");
+            File.WriteAllText(scriptPath, script);
+            var (text, world) = await RunHostProcessAsync("HexCost.ModuleHost", manifest, "--script", scriptPath);
+            await using (world)
+            {
+                foreach (var line in new[] { "idempotent=True status=COMPLETED", "listed=COMPLETED", "findings=True", "balances=True", "imported=1",
+                             "budget=100", "reported=1", "report=True", "resolvedLoaded=True", "resolvedShipped=True", "resolvedUnknown=True" })
+                    Assert.Contains(line, text);
+                Assert.Equal(2, world.Stats.RunsCreated);
+                Assert.Contains($"loaded HexCost.Core 0.1.0.0 from {Repo.ModuleBin("netstandard2.0")}", text);
+                Assert.DoesNotContain(world.Emulator.Token, text);
+            }
+        }
+
+        private static async Task<(string Text, HexWorld World)> RunHostProcessAsync(string host, string manifestPath, params string[] extra)
+        {
+            var world = await HexWorld.StartAsync();
+            try
+            {
+                var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+                var hostDll = Path.Combine(Repo.Root, "tests", host, "bin", configuration, "net10.0", host + ".dll");
+                Assert.True(File.Exists(hostDll), hostDll + " is not built");
+
+                var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                foreach (var arg in new[] { hostDll, manifestPath, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path }.Concat(extra))
+                    start.ArgumentList.Add(arg);
+                using var process = Process.Start(start)!;
+                var output = process.StandardOutput.ReadToEndAsync();
+                var errors = process.StandardError.ReadToEndAsync();
+                var exited = process.WaitForExitAsync();
+                if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(2))) != exited)
+                {
+                    process.Kill(entireProcessTree: true);
+                    Assert.Fail("the host did not finish within 2 minutes");
+                }
+                var text = await output + await errors;
+                Assert.True(process.ExitCode == 0, text);
+                return (text, world);
+            }
+            catch
+            {
+                await world.DisposeAsync();
+                throw;
+            }
+        }
+
         private static async Task RunHostAsync(string host, string manifestPath)
         {
-            await using var world = await HexWorld.StartAsync();
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-            var hostDll = Path.Combine(Repo.Root, "tests", host, "bin", configuration, "net10.0", host + ".dll");
-            Assert.True(File.Exists(hostDll), hostDll + " is not built");
-
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in new[] { hostDll, manifestPath, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path, "--preload-pwsh76" })
-                start.ArgumentList.Add(arg);
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            var exited = process.WaitForExitAsync();
-            if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(2))) != exited)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail("the host did not finish within 2 minutes");
-            }
-            var text = await output + await errors;
-            Assert.True(process.ExitCode == 0, text);
+            var (text, world) = await RunHostProcessAsync(host, manifestPath, "--preload-pwsh76");
+            await using var _ = world;
             Assert.Contains("second=COMPLETED fromCache=True sameRun=True", text);
             Assert.DoesNotContain(world.Emulator.Token, text);
             Assert.Equal(1, world.Stats.RunsCreated);
