@@ -47,7 +47,7 @@ namespace HexCost.Commands
         public int Days { get; set; } = 28;
 
         /// <summary>How often the data behind projects changes: an interval ('1d', '6h', '1w') for all, or a hashtable of
-        /// project id → interval (key Default for the rest). Default 1 day.</summary>
+        /// project id → interval (key Default for the rest). Default 1 day. Unquoted 1d or 1.5d (decimal numbers to PowerShell) are days.</summary>
         [Parameter]
         public object? DataRefreshInterval { get; set; }
 
@@ -173,6 +173,8 @@ namespace HexCost.Commands
         {
             if (value is PSObject wrapped) value = wrapped.BaseObject;
             if (value is TimeSpan span && span > TimeSpan.Zero) return span;
+            // Unquoted, 1.5d is PowerShell's decimal literal 1.5: the unit is gone by the time it binds, and it was days.
+            if (value is decimal days) return ScheduleMath.ParseInterval(days.ToString(CultureInfo.InvariantCulture) + "d");
             return ScheduleMath.ParseInterval(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "");
         }
     }

@@ -123,9 +123,9 @@ namespace HexCost.Credits
             string N(decimal d) => d.ToString("0.##", CultureInfo.InvariantCulture);
             var limit = s.SpendLimit.HasValue ? $"{N(s.AddOnSpend)} of the {N(s.SpendLimit.Value)} monthly add-on limit ({N(s.PercentOfLimit ?? 0)} %)" : $"{N(s.AddOnSpend)} on add-ons (no limit set)";
             var unfunded = s.UnfundedCredits > 0 ? $"; {N(s.UnfundedCredits)} credits went unfunded after the limit stopped top-ups" : "";
-            return $"Day {Math.Floor(elapsed)} of {Math.Round(length)}: {N(s.TotalUsed)} credits used against {N(s.TotalGrant)} granted ({s.UsageSource}); "
-                   + $"{N(s.PoolDrawn)} drawn from the pool ({N(s.RolledOverCredits)} rolled over), {now.PacksBought} packs of {N(topUp.PackCredits)} bought for {limit}{unfunded}; "
-                   + $"at this pace add-ons reach {N(s.ProjectedAddOnSpend)} by {s.CycleEnd:yyyy-MM-dd} (an estimate: Hex has no balance API; pack {N(topUp.PackCredits)} for {N(topUp.PackPrice)}).";
+            return $"Day {Math.Floor(elapsed).ToString(CultureInfo.InvariantCulture)} of {Math.Round(length).ToString(CultureInfo.InvariantCulture)}: {N(s.TotalUsed)} credits used against {N(s.TotalGrant)} granted ({s.UsageSource}); "
+                   + $"{N(s.PoolDrawn)} drawn from the pool ({N(s.RolledOverCredits)} rolled over), {now.PacksBought.ToString(CultureInfo.InvariantCulture)} packs of {N(topUp.PackCredits)} bought for {limit}{unfunded}; "
+                   + $"at this pace add-ons reach {N(s.ProjectedAddOnSpend)} by {s.CycleEnd.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} (an estimate: Hex has no balance API; pack {N(topUp.PackCredits)} for {N(topUp.PackPrice)}).";
         }
 
         private static DateTime? Exhaustion(UserAccount user, BillingCycle cycle, double elapsedDays)

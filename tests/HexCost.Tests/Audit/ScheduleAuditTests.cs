@@ -243,6 +243,24 @@ namespace HexCost.Tests.Audit
         }
 
         [Fact]
+        public async Task An_unquoted_day_interval_which_PowerShell_reads_as_a_decimal_means_days()
+        {
+            await using var world = await EmptyWorld();
+            var hourly = Project(world, "Hourly", EmulatorSchedule.Hourly(0));
+            using var host = world.Connected();
+            foreach (var (literal, quoted) in new[] { ("1.5d", "'36h'"), ("2d", "'2d'"), ("@{ Default = 0.5d }", "'12h'") })
+            {
+                var unquoted = Only(Audit(host, "-Rule OverScheduled -DataRefreshInterval " + literal), "OverScheduled", hourly.Id);
+                var expected = Only(Audit(host, "-Rule OverScheduled -DataRefreshInterval " + quoted), "OverScheduled", hourly.Id);
+                Assert.Equal(expected.Prop<string>("RecommendedCadence"), unquoted.Prop<string>("RecommendedCadence"));
+                Assert.Equal(expected.Prop<double>("EstimatedRunsSavedPerWeek"), unquoted.Prop<double>("EstimatedRunsSavedPerWeek"));
+            }
+            Assert.NotEqual(
+                Only(Audit(host, "-Rule OverScheduled -DataRefreshInterval '36h'"), "OverScheduled", hourly.Id).Prop<string>("RecommendedCadence"),
+                Only(Audit(host, "-Rule OverScheduled -DataRefreshInterval '12h'"), "OverScheduled", hourly.Id).Prop<string>("RecommendedCadence"));
+        }
+
+        [Fact]
         public async Task A_bad_refresh_interval_is_a_clear_parameter_error()
         {
             await using var world = await EmptyWorld();
