@@ -248,14 +248,29 @@ namespace HexCost.Tests.Reports
             }
         }
 
+        /// <summary>Debian's chromium first (what CI installs); elsewhere $env:HEXCOST_CHROMIUM, or Chrome or Edge, which
+        /// render the same way headless.</summary>
         private static string Chromium()
         {
-            var candidates = new List<string> { "/usr/bin/chromium" };
+            var candidates = new List<string>();
+            var configured = Environment.GetEnvironmentVariable("HEXCOST_CHROMIUM");
+            if (!string.IsNullOrWhiteSpace(configured)) candidates.Add(configured);
+            candidates.Add("/usr/bin/chromium");
+            var names = OperatingSystem.IsWindows()
+                ? new[] { "chromium.exe", "chrome.exe", "msedge.exe" }
+                : new[] { "chromium", "chromium-browser", "google-chrome", "microsoft-edge" };
             foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-                candidates.AddRange(new[] { Path.Combine(dir, "chromium"), Path.Combine(dir, "chromium-browser") });
+                candidates.AddRange(names.Select(name => Path.Combine(dir, name)));
+            if (OperatingSystem.IsWindows())
+            {
+                foreach (var root in new[] { Environment.SpecialFolder.ProgramFiles, Environment.SpecialFolder.ProgramFilesX86 }.Select(Environment.GetFolderPath))
+                    candidates.AddRange(new[] { Path.Combine(root, "Google", "Chrome", "Application", "chrome.exe"), Path.Combine(root, "Microsoft", "Edge", "Application", "msedge.exe") });
+            }
+            if (OperatingSystem.IsMacOS()) candidates.Add("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome");
             var found = candidates.FirstOrDefault(File.Exists);
             if (found == null)
-                Assert.Fail("Chromium is not installed, and the report test renders the page in it: install it with `apt-get install -y chromium` (Debian; .ci/run does this when it is missing).");
+                Assert.Fail("Chromium is not installed, and the report test renders the page in it: install it with `apt-get install -y chromium` " +
+                    "(Debian; .ci/run does this when it is missing), or point $env:HEXCOST_CHROMIUM at Chrome or Edge.");
             return found!;
         }
 
