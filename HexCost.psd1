@@ -33,7 +33,18 @@
             Tags         = @('Hex', 'hex.tech', 'Cost', 'FinOps', 'RateLimit', 'PSEdition_Core', 'PSEdition_Desktop', 'Windows', 'Linux', 'MacOS')
             ProjectUri   = 'https://github.com/hexcost/HexCost'
             LicenseUri   = 'https://github.com/hexcost/HexCost/blob/main/LICENSE'
-            ReleaseNotes = 'Foundation: Connect-Hex, Get-HexProject, Invoke-HexRun (rate-limited, cached, ledgered), Get-HexRun, Stop-HexRun.'
+            ReleaseNotes = @'
+0.1.0
+- Runs: Invoke-HexRun paced to Hex's limits (20/min, 60/h; one limiter per account across runspaces and processes), cached
+  by source version, exactly once per -IdempotencyKey across crashes and retries; Get-HexRun, Stop-HexRun.
+- Get-HexScheduleAudit: over-scheduled, over-budget, abandoned, archived, failing, colliding and duplicate schedules and
+  idle editor seats, with the runs and money each fix saves.
+- Credits: Get-HexCreditBalance (grants, pool, add-ons, projections), Import-HexCreditUsage, Set-/Get-HexSpendLimit
+  (a policy HexCost enforces, with its history), Get-HexRunReport.
+- Export-HexCostReport: one self-contained HTML page for finance.
+- Help for every cmdlet and about_HexCost, table views, argument completers, progress; Windows PowerShell 5.1 and
+  PowerShell 7.4+, dependencies isolated from other modules.
+'@
         }
     }
 }
