@@ -110,13 +110,10 @@ namespace HexCost.Tests.Module
         [Fact]
         public void The_package_step_ships_the_format_file_beside_the_manifest()
         {
-            // build.ps1 -Task Package copies module/*.ps1xml to the package root and drops the module/ prefix from the
-            // manifest's paths with this replacement (no pwsh here to run it).
-            var build = File.ReadAllText(Path.Combine(Repo.Root, "build.ps1"));
-            Assert.Contains("-Filter '*.ps1xml'", build);
-            Assert.Contains(@"-replace '(?<=[''""])module[\\/]', ''", build);
-            var packaged = Regex.Replace(File.ReadAllText(Repo.Manifest), @"(?<=['""])module[\\/]", "");
-            Assert.Matches(@"(?m)^\s*FormatsToProcess\s*=\s*@\('HexCost\.Format\.ps1xml'\)", packaged);
+            // The build assembles module/HexCost (the PackageModule target of HexCost.Commands.csproj; build.ps1 -Task Package checks it).
+            var package = Path.Combine(Repo.Root, "module", "HexCost");
+            Assert.Equal(File.ReadAllBytes(FormatFile), File.ReadAllBytes(Path.Combine(package, "HexCost.Format.ps1xml")));
+            Assert.Matches(@"(?m)^\s*FormatsToProcess\s*=\s*@\('HexCost\.Format\.ps1xml'\)", File.ReadAllText(Path.Combine(package, "HexCost.psd1")));
         }
 
         // ---- (b) tables fit 120 columns ----
