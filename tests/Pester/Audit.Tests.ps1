@@ -30,9 +30,7 @@ Describe 'Get-HexScheduleAudit' -Tag 'CI' {
         $findings | Export-Csv -Path $csv -NoTypeInformation
         $rows = @(Import-Csv -Path $csv)
         $rows.Count | Should -Be $findings.Count
-        $expected = 'Rule', 'Severity', 'ProjectId', 'ProjectTitle', 'Owner', 'Cadence', 'RunsPerWeek', 'RecommendedCadence',
-            'EstimatedRunsSavedPerWeek', 'EstimatedMonthlySavings', 'Evidence', 'DetectedAt'
-        @($rows[0].PSObject.Properties.Name) | Should -Be $expected
+        (@($rows[0].PSObject.Properties | ForEach-Object { $_.Name }) -join ',') | Should -Be ($HexScheduleFindingProperties -join ',')
         foreach ($row in $rows) { $row.Severity | Should -BeIn 'Info', 'Warning', 'Critical' }
     }
 

@@ -13,11 +13,15 @@
 # Dot-sourced into a BeforeAll block, these variables are visible to every Describe and It below it.
 $HexRunProperties = @(
     'ProjectId', 'RunId', 'Status', 'StartTime', 'EndTime', 'ElapsedSeconds', 'RunUrl', 'TraceId', 'ProjectVersion',
-    'InputParameters', 'SourceVersion', 'FromCache', 'Attempts', 'ThrottledSeconds', 'RequestedAt'
+    'InputParameters', 'SourceVersion', 'FromCache', 'Attempts', 'ThrottledSeconds', 'RequestedAt', 'IdempotencyKey'
 )
 $HexProjectProperties = @(
     'ProjectId', 'Title', 'Type', 'Owner', 'Creator', 'Status', 'CreatedAt', 'LastEditedAt', 'LastPublishedAt',
     'LastViewedAt', 'AppViewsLast30Days', 'ScheduleCount', 'Cadences', 'ArchivedAt', 'TrashedAt'
+)
+$HexScheduleFindingProperties = @(
+    'Rule', 'Severity', 'ProjectId', 'ProjectTitle', 'Owner', 'Cadence', 'RunsPerWeek', 'RecommendedCadence',
+    'EstimatedRunsSavedPerWeek', 'EstimatedMonthlySavings', 'Evidence', 'DetectedAt'
 )
 # Hex's six run statuses.
 $HexRunStatuses = @('PENDING', 'RUNNING', 'ERRORED', 'COMPLETED', 'KILLED', 'UNABLE_TO_ALLOCATE_KERNEL')

@@ -47,7 +47,7 @@ namespace HexCost.Tests.Module
 
         private static string PathOf(string name) => name == "build.ps1" ? Path.Combine(Repo.Root, name) : Path.Combine(PesterDir, name);
 
-        private static ScriptBlockAst Parse(string name)
+        internal static ScriptBlockAst Parse(string name)
         {
             var ast = Parser.ParseFile(PathOf(name), out _, out var errors);
             Assert.True(errors.Length == 0, $"{name} does not parse:\n  " + string.Join("\n  ", errors.Select(e => $"line {e.Extent.StartLineNumber}: {e.Message}")));
@@ -154,7 +154,7 @@ namespace HexCost.Tests.Module
             return known;
         }
 
-        private static List<string> StringList(ScriptBlockAst script, string variable)
+        internal static List<string> StringList(ScriptBlockAst script, string variable)
         {
             var assignment = script.FindAll(a => a is AssignmentStatementAst s && s.Left is VariableExpressionAst v
                 && v.VariablePath.UserPath == variable, true).Cast<AssignmentStatementAst>().SingleOrDefault();
