@@ -1,5 +1,6 @@
 using System;
 using System.Collections;
+using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
 using System.Threading;
@@ -80,22 +81,20 @@ namespace HexCost.Runs
             account.RefreshFromLedger();
             if (TryServeFromCache(account, key, requestedAt, out var cached)) return new RunResult(cached);
 
-            var joined = true;
-            var flight = account.SingleFlight.GetOrAdd(key, _ =>
-            {
-                joined = false;
-                return StartFlightAsync(account, request, canonical, key, requestedAt, sink, cancellationToken);
-            });
+            Lazy<Task<RunResult>> mine = null!;
+            mine = new Lazy<Task<RunResult>>(() => StartFlightAsync(account, request, canonical, key, requestedAt, sink, cancellationToken, mine));
+            var flight = account.SingleFlight.GetOrAdd(key, mine);
+            var joined = !ReferenceEquals(flight, mine);
 
             HexRun started;
             try
             {
                 // The flight's first result is the trigger (or reattach); the completion follows in the background.
-                started = (await flight.ConfigureAwait(false)).Run;
+                started = (await flight.Value.ConfigureAwait(false)).Run;
             }
             catch when (!joined)
             {
-                account.SingleFlight.TryRemove(key, out _);
+                EndFlight(account, key, flight);
                 throw;
             }
 
@@ -136,18 +135,22 @@ namespace HexCost.Runs
         /// <summary>Triggers (or reattaches to a run another process started for the same key) and returns at once;
         /// a background watch records the completion and fills the cache, whoever waits.</summary>
         private static Task<RunResult> StartFlightAsync(HexAccount account, RunRequest request, string canonical, string key,
-            DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken)
+            DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken, Lazy<Task<RunResult>> flight)
         {
             return Task.Run(async () =>
             {
                 var run = await ReattachAsync(account, key, sink, cancellationToken).ConfigureAwait(false)
                           ?? await TriggerAsync(account, request, canonical, key, requestedAt, sink, cancellationToken).ConfigureAwait(false);
-                _ = WatchInBackgroundAsync(account, run, key, sink);
+                _ = WatchInBackgroundAsync(account, run, key, sink, flight);
                 return new RunResult(run);
             });
         }
 
-        private static async Task WatchInBackgroundAsync(HexAccount account, HexRun run, string key, IHexEventSink sink)
+        /// <summary>Removes this flight only: a later flight for the same key may already have taken its place.</summary>
+        private static void EndFlight(HexAccount account, string key, Lazy<Task<RunResult>> flight) =>
+            ((ICollection<KeyValuePair<string, Lazy<Task<RunResult>>>>)account.SingleFlight).Remove(new KeyValuePair<string, Lazy<Task<RunResult>>>(key, flight));
+
+        private static async Task WatchInBackgroundAsync(HexAccount account, HexRun run, string key, IHexEventSink sink, Lazy<Task<RunResult>> flight)
         {
             try
             {
@@ -164,7 +167,7 @@ namespace HexCost.Runs
             }
             finally
             {
-                account.SingleFlight.TryRemove(key, out _);
+                EndFlight(account, key, flight);
             }
         }
 

@@ -20,7 +20,7 @@ namespace HexCost.Session
     /// </summary>
     public sealed class HexAccount : IDisposable
     {
-        private readonly ConcurrentDictionary<string, Task<RunResult>> _singleFlight = new ConcurrentDictionary<string, Task<RunResult>>();
+        private readonly ConcurrentDictionary<string, Lazy<Task<RunResult>>> _singleFlight = new ConcurrentDictionary<string, Lazy<Task<RunResult>>>();
         private readonly ConcurrentDictionary<string, SemaphoreSlim> _triggerLocks = new ConcurrentDictionary<string, SemaphoreSlim>();
         private readonly ConcurrentDictionary<string, byte> _knownRunIds = new ConcurrentDictionary<string, byte>(StringComparer.OrdinalIgnoreCase);
         private readonly ConcurrentDictionary<string, LedgerRecord> _openTriggers = new ConcurrentDictionary<string, LedgerRecord>();
@@ -76,7 +76,9 @@ namespace HexCost.Session
         internal MemoryCache Cache { get; }
         internal RunPoller Poller { get; }
         internal CancellationToken Lifetime => _lifetime.Token;
-        internal ConcurrentDictionary<string, Task<RunResult>> SingleFlight => _singleFlight;
+        /// <summary>One flight per cache key: a Lazy, because GetOrAdd may run a value factory twice under contention, and
+        /// here the factory starts a billable run.</summary>
+        internal ConcurrentDictionary<string, Lazy<Task<RunResult>>> SingleFlight => _singleFlight;
         public bool IsDisposed { get; private set; }
 
         internal int AddReference() => Interlocked.Increment(ref _references);

@@ -159,6 +159,29 @@ namespace HexCost.Tests.Module
         }
 
         [Fact]
+        public async Task Eight_runspaces_released_together_for_one_key_start_one_run()
+        {
+            await using var world = await HexWorld.StartAsync();
+            var project = world.NewProject("Slow", p => p.RunDurationOverride = TimeSpan.FromMilliseconds(300));
+            var hosts = Enumerable.Range(0, 8).Select(_ => world.Connected()).ToList();
+            try
+            {
+                using var start = new Barrier(hosts.Count);
+                var runs = await Task.WhenAll(hosts.Select(host => Task.Run(() =>
+                {
+                    start.SignalAndWait();
+                    return host.Run("Invoke-HexRun -ProjectId $args[0] -SourceVersion together-1", project.Id);
+                })));
+                Assert.Equal(1, world.Stats.RunsCreated);
+                Assert.Single(runs.Select(r => r.ThrowIfErrors().Output.Single().Prop<string>("RunId")).Distinct());
+            }
+            finally
+            {
+                foreach (var host in hosts) host.Dispose();
+            }
+        }
+
+        [Fact]
         public async Task On_timeout_the_run_is_cancelled_unless_told_not_to()
         {
             await using var world = await HexWorld.StartAsync();
