@@ -267,6 +267,29 @@ namespace HexCost.Tests.Hardening
             }
         }
 
+        /// <summary>Ledgers hold cache and idempotency keys computed from this exact text: it must never change.</summary>
+        [Fact]
+        public void The_canonical_text_of_ordinary_inputs_is_the_one_existing_ledgers_hold()
+        {
+            var inputs = new Hashtable
+            {
+                ["region"] = "Zürich – Straße",
+                ["emoji"] = "rocket 🚀 and 👩‍💻",
+                ["quotes"] = "say \"hi\"\\ <b>&amp;</b> 'x' / \u2028 \u0001\t\r\n",
+                ["cjk"] = "東京",
+                ["replacement"] = "\uFFFD",
+                ["É"] = "key beyond ASCII",
+                ["a"] = new object[] { "ß", 'é', 1.5, -0.0, 1e16 },
+                ["nested"] = new Hashtable { ["Z"] = "\u0130\u0131", ["z"] = "ǅ" },
+            };
+            const string canonical = "{\"a\":[\"\\u00DF\",\"\\u00E9\",1.5,0,10000000000000000],\"cjk\":\"\\u6771\\u4EAC\","
+                                     + "\"emoji\":\"rocket \\uD83D\\uDE80 and \\uD83D\\uDC69\\u200D\\uD83D\\uDCBB\",\"nested\":{\"Z\":\"\\u0130\\u0131\",\"z\":\"\\u01C5\"},"
+                                     + "\"quotes\":\"say \\u0022hi\\u0022\\\\ \\u003Cb\\u003E\\u0026amp;\\u003C/b\\u003E \\u0027x\\u0027 / \\u2028 \\u0001\\t\\r\\n\","
+                                     + "\"region\":\"Z\\u00FCrich \\u2013 Stra\\u00DFe\",\"replacement\":\"\\uFFFD\",\"\\u00C9\":\"key beyond ASCII\"}";
+            Assert.Equal(canonical, InputCanonicalizer.Canonicalize(inputs));
+            Assert.Equal("38e16b113af4c235e03bed8557bc7919", InputCanonicalizer.CacheKey("p1", canonical, "v1", false, false));
+        }
+
         [Fact]
         public void Canonical_inputs_do_not_depend_on_key_order_container_or_number_type_and_say_what_the_inputs_say()
         {
