@@ -51,7 +51,7 @@ namespace HexCost.Tests.Hardening
             Gen.String["0123456789"],
             Gen.Const(""));
 
-        /// <summary>Strings without lone surrogates: those have no UTF-8 form, and Utf8JsonWriter writes U+FFFD for them.</summary>
+        /// <summary>Strings without lone surrogates: those have no UTF-8 form, so inputs and the ledger cannot carry them.</summary>
         private static readonly Gen<string> Text = Gen.OneOf(
             Gen.Char.Where(c => !char.IsSurrogate(c)).Array[0, 12].Select(c => new string(c)),
             Gen.String["aAbZ _-.,:;\"'\\/\n\r\t{}[]<>&+é€ß\u0130\u0131"]);
@@ -289,6 +289,57 @@ namespace HexCost.Tests.Hardening
                                      + "\"region\":\"Z\\u00FCrich \\u2013 Stra\\u00DFe\",\"replacement\":\"\\uFFFD\",\"\\u00C9\":\"key beyond ASCII\"}";
             Assert.Equal(canonical, InputCanonicalizer.Canonicalize(inputs));
             Assert.Equal("38e16b113af4c235e03bed8557bc7919", InputCanonicalizer.CacheKey("p1", canonical, "v1", false, false));
+        }
+
+        /// <summary>Any UTF-16, lone surrogates (which have no UTF-8 form) included, and their near neighbours.</summary>
+        private static readonly Gen<string> AnyUtf16 = Gen.OneOf(Gen.String, Text, Gen.String["\uD800\uDBFF\uDC00\uDFFF\uFFFD?a\uD83D\uDE80"]);
+
+        /// <summary>A C# literal of the string, every UTF-16 unit outside printable ASCII as \uXXXX.</summary>
+        private static string Escaped(string text) =>
+            "\"" + string.Concat(text.Select(c => c >= ' ' && c < '\u007f' && c != '"' && c != '\\' ? c.ToString() : "\\u" + ((int)c).ToString("X4", CultureInfo.InvariantCulture))) + "\"";
+
+        private static string? CanonicalOrNull(Hashtable inputs)
+        {
+            try
+            {
+                return InputCanonicalizer.Canonicalize(inputs);
+            }
+            catch (ArgumentException)
+            {
+                return null;
+            }
+        }
+
+        [Fact]
+        public void Distinct_strings_never_share_a_canonical_text_and_lone_surrogates_are_refused()
+        {
+            Gen.Select(AnyUtf16, AnyUtf16).Sample((a, b) =>
+            {
+                var valueA = CanonicalOrNull(new Hashtable { ["k"] = a });
+                var valueB = CanonicalOrNull(new Hashtable { ["k"] = b });
+                var nameA = a.Length == 0 ? null : CanonicalOrNull(new Hashtable { [a] = 1 });
+                var nameB = b.Length == 0 ? null : CanonicalOrNull(new Hashtable { [b] = 1 });
+                if (a != b)
+                {
+                    Assert.True(valueA == null || valueA != valueB, "two values share the canonical text " + valueA);
+                    Assert.True(nameA == null || nameA != nameB, "two names share the canonical text " + nameA);
+                }
+
+                var wellFormed = Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(a)) == a;
+                if (wellFormed)
+                {
+                    using var document = JsonDocument.Parse(valueA ?? throw new Xunit.Sdk.XunitException("well-formed text was refused"));
+                    Assert.Equal(a, document.RootElement.GetProperty("k").GetString());
+                }
+                else
+                {
+                    var error = Assert.Throws<ArgumentException>(() => InputCanonicalizer.Canonicalize(new Hashtable { ["outer"] = new Hashtable { ["k"] = new[] { a } } }));
+                    Assert.Contains("'outer.k'", error.Message);
+                    Assert.Contains("surrogate", error.Message);
+                    error = Assert.Throws<ArgumentException>(() => InputCanonicalizer.Canonicalize(new Hashtable { ["outer"] = new Hashtable { [a] = 1 } }));
+                    Assert.Contains("under 'outer'", error.Message);
+                }
+            }, Log, iter: 5_000, print: t => Escaped(t.Item1) + " and " + Escaped(t.Item2));
         }
 
         [Fact]
