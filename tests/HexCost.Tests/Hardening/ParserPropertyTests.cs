@@ -295,8 +295,13 @@ namespace HexCost.Tests.Hardening
         private static readonly Gen<string> AnyUtf16 = Gen.OneOf(Gen.String, Text, Gen.String["\uD800\uDBFF\uDC00\uDFFF\uFFFD?a\uD83D\uDE80"]);
 
         /// <summary>A C# literal of the string, every UTF-16 unit outside printable ASCII as \uXXXX.</summary>
-        private static string Escaped(string text) =>
-            "\"" + string.Concat(text.Select(c => c >= ' ' && c < '\u007f' && c != '"' && c != '\\' ? c.ToString() : "\\u" + ((int)c).ToString("X4", CultureInfo.InvariantCulture))) + "\"";
+        private static string Escaped(string text) => "\"" + string.Concat(text.Select(c => c switch
+        {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            >= ' ' and < '\u007f' => c.ToString(),
+            _ => "\\u" + ((int)c).ToString("X4", CultureInfo.InvariantCulture),
+        })) + "\"";
 
         private static string? CanonicalOrNull(Hashtable inputs)
         {
@@ -578,41 +583,46 @@ namespace HexCost.Tests.Hardening
             }, Log, iter: 10_000);
         }
 
+        /// <summary>Records as a CSV writer writes them, and the line each starts on. A field is quoted when it must be or
+        /// when the writer chooses to; the last record may go without a line break (RFC 4180).</summary>
+        private static (string Text, List<int> Lines) WriteCsv((string Value, bool Quoted)[][] rows, string[] lineBreaks, string lastLineBreak)
+        {
+            var csv = new StringBuilder();
+            var lines = new List<int>();
+            var line = 1;
+            for (var r = 0; r < rows.Length; r++)
+            {
+                lines.Add(line);
+                var lineBreak = r == rows.Length - 1 ? lastLineBreak : lineBreaks[r];
+                // A lone empty field unquoted at the very end is no text at all; CSV writers quote a lone empty field.
+                var loneEmptyAtEnd = rows[r].Length == 1 && rows[r][0].Value.Length == 0 && lineBreak.Length == 0;
+                var encoded = string.Join(",", rows[r].Select(f => f.Quoted || loneEmptyAtEnd || f.Value.IndexOfAny(new[] { ',', '"', '\r', '\n' }) >= 0
+                    ? "\"" + f.Value.Replace("\"", "\"\"") + "\""
+                    : f.Value));
+                csv.Append(encoded).Append(lineBreak);
+                line += encoded.Count(c => c == '\n') + lineBreak.Count(c => c == '\n');
+            }
+            return (csv.ToString(), lines);
+        }
+
         [Fact]
         public void The_usage_CSV_reader_returns_the_fields_a_CSV_writer_wrote()
         {
-            var field = Gen.OneOf(Gen.String["ab ,\"\n\r;\té"], Gen.String, Gen.Const(""), Gen.OneOf(Gen.Const("2026-11-03T14:05:00Z"), Gen.Const("a@b.c"), Gen.Const("1.5")));
-            Gen.Select(field.Array[1, 6].Array[1, 8], Gen.Int).Sample((rows, seed) =>
+            var text = Gen.Frequency((3, Gen.Const("")), (3, Gen.String["ab ,\"\n\r;\té"]), (1, Gen.String),
+                (1, Gen.OneOf(Gen.Const("2026-11-03T14:05:00Z"), Gen.Const("a@b.c"), Gen.Const("1.5"), Gen.Const("\""))));
+            var field = Gen.Select(text, Gen.Bool, (value, quoted) => (Value: value, Quoted: quoted));
+            var lineBreak = Gen.OneOf(Gen.Const("\n"), Gen.Const("\r\n"));
+            Gen.Select(field.Array[1, 6].Array[1, 8], lineBreak.Array[8], Gen.OneOf(lineBreak, Gen.Const(""))).Sample((rows, lineBreaks, lastLineBreak) =>
             {
-                var random = new Random(seed);
-                var text = new StringBuilder();
-                var lines = new List<int>();
-                var line = 1;
-                for (var r = 0; r < rows.Length; r++)
-                {
-                    lines.Add(line);
-                    var encoded = string.Join(",", rows[r].Select(f =>
-                        f.IndexOfAny(new[] { ',', '"', '\r', '\n' }) >= 0 || random.Next(4) == 0 ? "\"" + f.Replace("\"", "\"\"") + "\"" : f));
-                    text.Append(encoded);
-                    line += encoded.Count(c => c == '\n');
-                    // RFC 4180 lets the last record go without a line break; one that is a single empty field then
-                    // leaves nothing to read, so that one always ends with its line break.
-                    var last = r == rows.Length - 1;
-                    if (!last || random.Next(2) == 0 || (rows[r].Length == 1 && rows[r][0].Length == 0))
-                    {
-                        text.Append(random.Next(2) == 0 ? "\r\n" : "\n");
-                        line++;
-                    }
-                }
-
-                var records = UsageImporter.ReadRecords(text.ToString()).ToList();
+                var (csv, lines) = WriteCsv(rows, lineBreaks, lastLineBreak);
+                var records = UsageImporter.ReadRecords(csv).ToList();
                 Assert.Equal(rows.Length, records.Count);
                 for (var r = 0; r < rows.Length; r++)
                 {
-                    Assert.Equal(rows[r], records[r].Fields);
+                    Assert.Equal(rows[r].Select(f => f.Value), records[r].Fields);
                     Assert.Equal(lines[r], records[r].Line);
                 }
-            }, Log, iter: 5_000);
+            }, Log, iter: 5_000, print: t => Escaped(WriteCsv(t.Item1, t.Item2, t.Item3).Text));
         }
 
         // ---------------------------------------------------------------- (e) ScheduleMath.ParseInterval and ParseOffset
