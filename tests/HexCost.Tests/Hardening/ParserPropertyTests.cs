@@ -8,6 +8,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Tasks;
 using CsCheck;
 using HexCost.Api;
 using HexCost.Audit;
@@ -16,6 +17,7 @@ using HexCost.Ledger;
 using HexCost.Limits;
 using HexCost.Model;
 using HexCost.Runs;
+using HexCost.Session;
 using HexCost.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
@@ -891,6 +893,70 @@ namespace HexCost.Tests.Hardening
                 ReadOrJsonException<RunStatusPayload>(json);
                 ReadOrJsonException<ThreadPage>(json);
             }, Log, iter: 3_000);
+        }
+
+        // ---------------------------------------------------------------- (g) SpendPolicyStore.Load
+
+        private static readonly Field[] PolicyFields =
+        {
+            new Field("monthlyAddOnLimit", Kind.Dbl), S("alertThreshold"), I("weeklyRunBudget"), I("maxRunsPerProjectPerWeek"),
+            new Field("topUpPackCredits", Kind.Dbl, Nullable: false), new Field("topUpPackPrice", Kind.Dbl, Nullable: false),
+            S("changedBy"), D("changedAt"), S("hexEnforced"), S("setInHex"),
+        };
+
+        /// <summary>spend-policy.json after a kill mid-write, a disk or an editor: torn, overwritten, garbage, or JSON of any shape.</summary>
+        private static Gen<byte[]> DamagedPolicyFile(byte[] saved) => Gen.OneOf(
+            Gen.Int[0, saved.Length].Select(length => saved.Take(length).ToArray()),
+            Gen.Select(Gen.Int[0, saved.Length - 1], Gen.Byte.Array[1, 4], (at, bytes) =>
+            {
+                var copy = saved.ToArray();
+                for (var i = 0; i < bytes.Length; i++) copy[(at + i * 7) % copy.Length] = bytes[i];
+                return copy;
+            }),
+            Gen.Byte.Array[0, 300],
+            Gen.Select(Gen.Int[0, saved.Length], Gen.Byte.Array[0, 40], (length, tail) => saved.Take(length).Concat(tail).ToArray()),
+            Gen.OneOf(ObjectOf(PolicyFields, confused: false), ObjectOf(PolicyFields, confused: true), AnyJson2,
+                Gen.OneOf(Gen.Const(""), Gen.Const("null"), Gen.Const(" \r\n"), Gen.Const("\uFEFF{}"), Gen.Const("{\"alertThreshold\":\"\\uD800\"}")))
+                .Select(json => Encoding.UTF8.GetBytes(json)));
+
+        [Fact]
+        public async Task The_spend_policy_loader_reads_any_bytes_as_a_policy_or_a_StateCorrupt_error_naming_the_file()
+        {
+            await using var world = await HexWorld.StartAsync();
+            var account = (await world.SessionAsync()).GetAccount();
+            try
+            {
+                var store = new SpendPolicyStore(account);
+                store.Save(new SpendPolicy { MonthlyAddOnLimit = 500.5m, AlertThreshold = "50,90", WeeklyRunBudget = 40, MaxRunsPerProjectPerWeek = 7 });
+                var saved = File.ReadAllBytes(store.PolicyPath);
+
+                DamagedPolicyFile(saved).Sample(content =>
+                {
+                    File.WriteAllBytes(store.PolicyPath, content);
+                    SpendPolicy policy;
+                    try
+                    {
+                        policy = store.Load();
+                    }
+                    catch (HexException error) when (error.Kind == HexErrorKind.StateCorrupt)
+                    {
+                        Assert.Contains(store.PolicyPath, error.Message);
+                        Assert.IsType<JsonException>(error.InnerException);
+                        return;
+                    }
+                    Assert.NotEmpty(policy.HexEnforced);
+                    Assert.NotEmpty(policy.SetInHex);
+                    if (content.SequenceEqual(saved))
+                        Assert.Equal((500.5m, "50,90", 40, 7), (policy.MonthlyAddOnLimit, policy.AlertThreshold, policy.WeeklyRunBudget, policy.MaxRunsPerProjectPerWeek));
+                }, Log, iter: 2_000, print: content => Escaped(Encoding.UTF8.GetString(content)));
+
+                File.Delete(store.PolicyPath);
+                Assert.Equal("80,90,100", store.Load().AlertThreshold);
+            }
+            finally
+            {
+                HexAccountRegistry.Release(account);
+            }
         }
     }
 }
