@@ -28,6 +28,14 @@ namespace HexCost.Credits
         public SpendPolicy Load()
         {
             var policy = Read<SpendPolicy>(PolicyPath, "spend policy") ?? new SpendPolicy();
+            try
+            {
+                CreditBalanceService.ParseThresholds(policy.AlertThreshold);
+            }
+            catch (Exception ex) when (ex is FormatException || ex is OverflowException)
+            {
+                throw Damaged("spend policy", PolicyPath, $"alertThreshold '{policy.AlertThreshold}' is not a list of whole percentages such as 80,90,100", ex);
+            }
             Describe(policy);
             return policy;
         }
@@ -119,10 +127,13 @@ namespace HexCost.Credits
             }
             catch (JsonException ex)
             {
-                throw new HexException(HexErrorKind.StateCorrupt,
-                    $"The {what} file {path} is damaged ({ex.Message}). HexCost will not guess: fix the JSON, or delete the file and set the policy again with Set-HexSpendLimit.", ex);
+                throw Damaged(what, path, ex.Message, ex);
             }
         }
+
+        private static HexException Damaged(string what, string path, string reason, Exception inner) =>
+            new HexException(HexErrorKind.StateCorrupt,
+                $"The {what} file {path} is damaged ({reason}). HexCost will not guess: fix the JSON, or delete the file and set the policy again with Set-HexSpendLimit.", inner);
 
         private void Write<T>(string path, T value)
         {

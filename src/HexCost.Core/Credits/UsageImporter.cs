@@ -121,6 +121,7 @@ namespace HexCost.Credits
             var fields = new List<string>();
             var field = new StringBuilder();
             var quoted = false;
+            var recordStarted = false;
             var line = 1;
             var recordLine = 1;
             for (var i = 0; i < text.Length; i++)
@@ -139,21 +140,23 @@ namespace HexCost.Credits
                 }
                 switch (c)
                 {
-                    case '"': quoted = true; break;
-                    case ',': fields.Add(field.ToString()); field.Clear(); break;
+                    case '"': quoted = true; recordStarted = true; break;
+                    case ',': fields.Add(field.ToString()); field.Clear(); recordStarted = true; break;
                     case '\r': break;
                     case '\n':
                         fields.Add(field.ToString());
                         field.Clear();
                         yield return new CsvRecord(recordLine, fields);
                         fields = new List<string>();
+                        recordStarted = false;
                         line++;
                         recordLine = line;
                         break;
-                    default: field.Append(c); break;
+                    default: field.Append(c); recordStarted = true; break;
                 }
             }
-            if (field.Length > 0 || fields.Count > 0)
+            // A last record without a line break; one that is just "" is a single empty field.
+            if (recordStarted)
             {
                 fields.Add(field.ToString());
                 yield return new CsvRecord(recordLine, fields);

@@ -101,18 +101,20 @@ namespace HexCost.Limits
             {
                 throw new FormatException($"{where}'{text}' must allow at least one request, e.g. '20/1m'.");
             }
-            var amount = match.Groups["amount"].Success
-                ? double.Parse(match.Groups["amount"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture)
-                : 1d;
+            var unitTicks = char.ToLowerInvariant(match.Groups["unit"].Value[0]) switch
+            {
+                's' => TimeSpan.TicksPerSecond,
+                'm' => TimeSpan.TicksPerMinute,
+                _ => TimeSpan.TicksPerHour,
+            };
             TimeSpan window;
             try
             {
-                switch (char.ToLowerInvariant(match.Groups["unit"].Value[0]))
-                {
-                    case 's': window = TimeSpan.FromSeconds(amount); break;
-                    case 'm': window = TimeSpan.FromMinutes(amount); break;
-                    default: window = TimeSpan.FromHours(amount); break;
-                }
+                var amount = match.Groups["amount"].Success
+                    ? decimal.Parse(match.Groups["amount"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture)
+                    : 1m;
+                // Decimal, not double: "0.1s" and "1.7m" are whole ticks and must not come out one tick short. Finer amounts are cut to whole ticks.
+                window = TimeSpan.FromTicks((long)(amount * unitTicks));
             }
             catch (OverflowException)
             {

@@ -13,6 +13,8 @@ namespace HexCost.Runs
     /// keys sorted ordinally at every level, no whitespace, numbers and dates culture-invariant.</summary>
     public static class InputCanonicalizer
     {
+        private static readonly UTF8Encoding StrictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
         public static string Canonicalize(IDictionary? inputs)
         {
             if (inputs == null || inputs.Count == 0) return "{}";
@@ -41,10 +43,10 @@ namespace HexCost.Runs
                     writer.WriteNullValue();
                     break;
                 case string s:
-                    writer.WriteStringValue(s);
+                    writer.WriteStringValue(WellFormed(s, $"The input parameter '{path.TrimEnd('.')}'"));
                     break;
                 case char c:
-                    writer.WriteStringValue(c.ToString());
+                    WriteValue(writer, c.ToString(), path);
                     break;
                 case bool b:
                     writer.WriteBooleanValue(b);
@@ -88,8 +90,9 @@ namespace HexCost.Runs
                     if (duplicate != null) throw new ArgumentException($"The input parameter '{path}{duplicate.Key}' is given twice.");
                     foreach (var (key, original) in keys)
                     {
-                        if (key.Length == 0) throw new ArgumentException($"An input parameter{(path.Length > 0 ? " under '" + path.TrimEnd('.') + "'" : "")} has an empty name.");
-                        writer.WritePropertyName(key);
+                        var under = path.Length > 0 ? " under '" + path.TrimEnd('.') + "'" : "";
+                        if (key.Length == 0) throw new ArgumentException($"An input parameter{under} has an empty name.");
+                        writer.WritePropertyName(WellFormed(key, $"An input parameter name{under}"));
                         WriteValue(writer, dictionary[original], path + key + ".");
                     }
                     writer.WriteEndObject();
@@ -101,6 +104,22 @@ namespace HexCost.Runs
                     break;
                 default:
                     throw new ArgumentException($"The input parameter '{path.TrimEnd('.')}' has a value of type {value.GetType().Name}, which has no JSON form. Use a string, number, boolean, date, array or hashtable.");
+            }
+        }
+
+        /// <summary>Refuses lone UTF-16 surrogates: they have no UTF-8 form, and Utf8JsonWriter would write each as U+FFFD,
+        /// so inputs that differ only there would share a canonical text, a cache key and an idempotency key.</summary>
+        private static string WellFormed(string text, string what)
+        {
+            try
+            {
+                StrictUtf8.GetByteCount(text);
+                return text;
+            }
+            catch (EncoderFallbackException ex)
+            {
+                throw new ArgumentException(
+                    $"{what} holds a lone UTF-16 surrogate (U+{(int)ex.CharUnknown:X4} at position {ex.Index}), which is not text and cannot be sent as JSON.", ex);
             }
         }
 

@@ -63,6 +63,15 @@ namespace HexCost.Tests.Credits
             var run = host.Run("Invoke-HexRun -ProjectId $args[0]", world.Project().Id);
             Assert.StartsWith("HexStateError,", run.AllErrors.Single().FullyQualifiedErrorId);
             Assert.Equal(0, world.Stats.RunsCreated);
+
+            // Valid JSON that Invoke-HexRun's budget check could not use is damage too.
+            File.WriteAllText(Path.Combine(StateDir(world), "spend-policy.json"), "{ \"weeklyRunBudget\": 10, \"alertThreshold\": \"80,9O\" }");
+            result = host.Run("Get-HexSpendLimit");
+            Assert.StartsWith("HexSpendPolicyCorrupt,", result.Terminating?.FullyQualifiedErrorId);
+            Assert.Contains("alertThreshold '80,9O'", result.Terminating!.Exception.Message);
+            run = host.Run("Invoke-HexRun -ProjectId $args[0]", world.Project().Id);
+            Assert.StartsWith("HexStateError,", run.AllErrors.Single().FullyQualifiedErrorId);
+            Assert.Equal(0, world.Stats.RunsCreated);
         }
 
         [Fact]

@@ -8,6 +8,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Tasks;
 using CsCheck;
 using HexCost.Api;
 using HexCost.Audit;
@@ -16,6 +17,7 @@ using HexCost.Ledger;
 using HexCost.Limits;
 using HexCost.Model;
 using HexCost.Runs;
+using HexCost.Session;
 using HexCost.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
@@ -51,7 +53,7 @@ namespace HexCost.Tests.Hardening
             Gen.String["0123456789"],
             Gen.Const(""));
 
-        /// <summary>Strings without lone surrogates: those have no UTF-8 form, and Utf8JsonWriter writes U+FFFD for them.</summary>
+        /// <summary>Strings without lone surrogates: those have no UTF-8 form, so inputs and the ledger cannot carry them.</summary>
         private static readonly Gen<string> Text = Gen.OneOf(
             Gen.Char.Where(c => !char.IsSurrogate(c)).Array[0, 12].Select(c => new string(c)),
             Gen.String["aAbZ _-.,:;\"'\\/\n\r\t{}[]<>&+é€ß\u0130\u0131"]);
@@ -81,13 +83,15 @@ namespace HexCost.Tests.Hardening
         private static readonly long[] UnitTicks = { TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute, TimeSpan.TicksPerHour };
 
         [Fact]
-        public void ParseWindow_reads_back_the_limit_and_window_it_was_written_with()
+        public void ParseWindow_reads_back_the_limit_and_window_it_was_written_with_to_the_tick()
         {
-            // count / amount unit, amount with up to 3 decimals (or left out: "3/m"), any case, optional spaces.
-            var gen = Gen.Select(Gen.Int[1, int.MaxValue], Gen.Int[0, 20_000], Gen.Int[0, 3], Gen.Int[0, 999], Gen.Int[0, 2], Gen.Bool, Gen.Int[0, 3]);
-            gen.Sample((count, whole, decimals, fraction, unit, upper, layout) =>
+            // count / amount unit, in any case, with optional spaces; the amount has up to 9 decimals (or is left out: "3/m").
+            // Up to 7 decimals of seconds, 8 of minutes and 9 of hours are whole ticks; finer amounts are cut to whole ticks.
+            var amounts = Gen.Select(Gen.OneOf(Gen.Int[0, 200], Gen.Int[0, 20_000]), Gen.Int[0, 9], Gen.Long[0, 999_999_999]);
+            Gen.Select(Gen.Int[1, int.MaxValue], amounts, Gen.Int[0, 2], Gen.Bool, Gen.Int[0, 3]).Sample((count, amountParts, unit, upper, layout) =>
             {
-                var scale = (int)Math.Pow(10, decimals);
+                var (whole, decimals, fraction) = amountParts;
+                var scale = (long)Math.Pow(10, decimals);
                 var amount = whole + (decimal)(fraction % scale) / scale;
                 var amountText = decimals == 0 ? whole.ToString(CultureInfo.InvariantCulture)
                     : whole.ToString(CultureInfo.InvariantCulture) + "." + (fraction % scale).ToString(CultureInfo.InvariantCulture).PadLeft(decimals, '0');
@@ -95,22 +99,21 @@ namespace HexCost.Tests.Hardening
                 var unitText = "smh"[unit].ToString();
                 if (upper) unitText = unitText.ToUpperInvariant();
                 var text = layout == 1 ? $" {count} / {amountText} {unitText} " : layout == 2 ? $"{count}/ {amountText}{unitText}\t" : $"{count}/{amountText}{unitText}";
-                var exact = amount * UnitTicks[unit];
+                var ticks = decimal.Truncate(amount * UnitTicks[unit]);
 
-                if (exact < TimeSpan.TicksPerMillisecond || exact > TimeSpan.FromDays(7).Ticks)
+                if (ticks < TimeSpan.TicksPerMillisecond || ticks > TimeSpan.FromDays(7).Ticks)
                 {
                     Assert.Throws<FormatException>(() => RateLimitSettings.ParseWindow(text));
                     return;
                 }
                 var window = RateLimitSettings.ParseWindow(text);
                 Assert.Equal(count, window.Limit);
-                // TimeSpan.FromSeconds/FromMinutes/FromHours(double) truncate to whole ticks: "1.001s" is 1.0009999 s.
-                Assert.InRange(window.Window.Ticks - exact, -1m, 0m);
+                Assert.Equal((long)ticks, window.Window.Ticks);
 
-                // What RateWindow prints, ParseWindow reads back (to the same tick tolerance).
+                // What RateWindow prints, ParseWindow reads back.
                 var again = RateLimitSettings.ParseWindow(window.ToString());
                 Assert.Equal(window.Limit, again.Limit);
-                Assert.InRange(again.Window.Ticks - window.Window.Ticks, -1, 0);
+                Assert.Equal(window.Window, again.Window);
             }, Log, iter: 5_000);
         }
 
@@ -265,6 +268,85 @@ namespace HexCost.Tests.Hardening
                 case JsonValueKind.False: return false;
                 default: return null;
             }
+        }
+
+        /// <summary>Ledgers hold cache and idempotency keys computed from this exact text: it must never change.</summary>
+        [Fact]
+        public void The_canonical_text_of_ordinary_inputs_is_the_one_existing_ledgers_hold()
+        {
+            var inputs = new Hashtable
+            {
+                ["region"] = "Zürich – Straße",
+                ["emoji"] = "rocket 🚀 and 👩‍💻",
+                ["quotes"] = "say \"hi\"\\ <b>&amp;</b> 'x' / \u2028 \u0001\t\r\n",
+                ["cjk"] = "東京",
+                ["replacement"] = "\uFFFD",
+                ["É"] = "key beyond ASCII",
+                ["a"] = new object[] { "ß", 'é', 1.5, -0.0, 1e16 },
+                ["nested"] = new Hashtable { ["Z"] = "\u0130\u0131", ["z"] = "ǅ" },
+            };
+            const string canonical = "{\"a\":[\"\\u00DF\",\"\\u00E9\",1.5,0,10000000000000000],\"cjk\":\"\\u6771\\u4EAC\","
+                                     + "\"emoji\":\"rocket \\uD83D\\uDE80 and \\uD83D\\uDC69\\u200D\\uD83D\\uDCBB\",\"nested\":{\"Z\":\"\\u0130\\u0131\",\"z\":\"\\u01C5\"},"
+                                     + "\"quotes\":\"say \\u0022hi\\u0022\\\\ \\u003Cb\\u003E\\u0026amp;\\u003C/b\\u003E \\u0027x\\u0027 / \\u2028 \\u0001\\t\\r\\n\","
+                                     + "\"region\":\"Z\\u00FCrich \\u2013 Stra\\u00DFe\",\"replacement\":\"\\uFFFD\",\"\\u00C9\":\"key beyond ASCII\"}";
+            Assert.Equal(canonical, InputCanonicalizer.Canonicalize(inputs));
+            Assert.Equal("38e16b113af4c235e03bed8557bc7919", InputCanonicalizer.CacheKey("p1", canonical, "v1", false, false));
+        }
+
+        /// <summary>Any UTF-16, lone surrogates (which have no UTF-8 form) included, and their near neighbours.</summary>
+        private static readonly Gen<string> AnyUtf16 = Gen.OneOf(Gen.String, Text, Gen.String["\uD800\uDBFF\uDC00\uDFFF\uFFFD?a\uD83D\uDE80"]);
+
+        /// <summary>A C# literal of the string, every UTF-16 unit outside printable ASCII as \uXXXX.</summary>
+        private static string Escaped(string text) => "\"" + string.Concat(text.Select(c => c switch
+        {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            >= ' ' and < '\u007f' => c.ToString(),
+            _ => "\\u" + ((int)c).ToString("X4", CultureInfo.InvariantCulture),
+        })) + "\"";
+
+        private static string? CanonicalOrNull(Hashtable inputs)
+        {
+            try
+            {
+                return InputCanonicalizer.Canonicalize(inputs);
+            }
+            catch (ArgumentException)
+            {
+                return null;
+            }
+        }
+
+        [Fact]
+        public void Distinct_strings_never_share_a_canonical_text_and_lone_surrogates_are_refused()
+        {
+            Gen.Select(AnyUtf16, AnyUtf16).Sample((a, b) =>
+            {
+                var valueA = CanonicalOrNull(new Hashtable { ["k"] = a });
+                var valueB = CanonicalOrNull(new Hashtable { ["k"] = b });
+                var nameA = a.Length == 0 ? null : CanonicalOrNull(new Hashtable { [a] = 1 });
+                var nameB = b.Length == 0 ? null : CanonicalOrNull(new Hashtable { [b] = 1 });
+                if (a != b)
+                {
+                    Assert.True(valueA == null || valueA != valueB, "two values share the canonical text " + valueA);
+                    Assert.True(nameA == null || nameA != nameB, "two names share the canonical text " + nameA);
+                }
+
+                var wellFormed = Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(a)) == a;
+                if (wellFormed)
+                {
+                    using var document = JsonDocument.Parse(valueA ?? throw new Xunit.Sdk.XunitException("well-formed text was refused"));
+                    Assert.Equal(a, document.RootElement.GetProperty("k").GetString());
+                }
+                else
+                {
+                    var error = Assert.Throws<ArgumentException>(() => InputCanonicalizer.Canonicalize(new Hashtable { ["outer"] = new Hashtable { ["k"] = new[] { a } } }));
+                    Assert.Contains("'outer.k'", error.Message);
+                    Assert.Contains("surrogate", error.Message);
+                    error = Assert.Throws<ArgumentException>(() => InputCanonicalizer.Canonicalize(new Hashtable { ["outer"] = new Hashtable { [a] = 1 } }));
+                    Assert.Contains("under 'outer'", error.Message);
+                }
+            }, Log, iter: 5_000, print: t => Escaped(t.Item1) + " and " + Escaped(t.Item2));
         }
 
         [Fact]
@@ -503,41 +585,46 @@ namespace HexCost.Tests.Hardening
             }, Log, iter: 10_000);
         }
 
+        /// <summary>Records as a CSV writer writes them, and the line each starts on. A field is quoted when it must be or
+        /// when the writer chooses to; the last record may go without a line break (RFC 4180).</summary>
+        private static (string Text, List<int> Lines) WriteCsv((string Value, bool Quoted)[][] rows, string[] lineBreaks, string lastLineBreak)
+        {
+            var csv = new StringBuilder();
+            var lines = new List<int>();
+            var line = 1;
+            for (var r = 0; r < rows.Length; r++)
+            {
+                lines.Add(line);
+                var lineBreak = r == rows.Length - 1 ? lastLineBreak : lineBreaks[r];
+                // A lone empty field unquoted at the very end is no text at all; CSV writers quote a lone empty field.
+                var loneEmptyAtEnd = rows[r].Length == 1 && rows[r][0].Value.Length == 0 && lineBreak.Length == 0;
+                var encoded = string.Join(",", rows[r].Select(f => f.Quoted || loneEmptyAtEnd || f.Value.IndexOfAny(new[] { ',', '"', '\r', '\n' }) >= 0
+                    ? "\"" + f.Value.Replace("\"", "\"\"") + "\""
+                    : f.Value));
+                csv.Append(encoded).Append(lineBreak);
+                line += encoded.Count(c => c == '\n') + lineBreak.Count(c => c == '\n');
+            }
+            return (csv.ToString(), lines);
+        }
+
         [Fact]
         public void The_usage_CSV_reader_returns_the_fields_a_CSV_writer_wrote()
         {
-            var field = Gen.OneOf(Gen.String["ab ,\"\n\r;\té"], Gen.String, Gen.Const(""), Gen.OneOf(Gen.Const("2026-11-03T14:05:00Z"), Gen.Const("a@b.c"), Gen.Const("1.5")));
-            Gen.Select(field.Array[1, 6].Array[1, 8], Gen.Int).Sample((rows, seed) =>
+            var text = Gen.Frequency((3, Gen.Const("")), (3, Gen.String["ab ,\"\n\r;\té"]), (1, Gen.String),
+                (1, Gen.OneOf(Gen.Const("2026-11-03T14:05:00Z"), Gen.Const("a@b.c"), Gen.Const("1.5"), Gen.Const("\""))));
+            var field = Gen.Select(text, Gen.Bool, (value, quoted) => (Value: value, Quoted: quoted));
+            var lineBreak = Gen.OneOf(Gen.Const("\n"), Gen.Const("\r\n"));
+            Gen.Select(field.Array[1, 6].Array[1, 8], lineBreak.Array[8], Gen.OneOf(lineBreak, Gen.Const(""))).Sample((rows, lineBreaks, lastLineBreak) =>
             {
-                var random = new Random(seed);
-                var text = new StringBuilder();
-                var lines = new List<int>();
-                var line = 1;
-                for (var r = 0; r < rows.Length; r++)
-                {
-                    lines.Add(line);
-                    var encoded = string.Join(",", rows[r].Select(f =>
-                        f.IndexOfAny(new[] { ',', '"', '\r', '\n' }) >= 0 || random.Next(4) == 0 ? "\"" + f.Replace("\"", "\"\"") + "\"" : f));
-                    text.Append(encoded);
-                    line += encoded.Count(c => c == '\n');
-                    // RFC 4180 lets the last record go without a line break; one that is a single empty field then
-                    // leaves nothing to read, so that one always ends with its line break.
-                    var last = r == rows.Length - 1;
-                    if (!last || random.Next(2) == 0 || (rows[r].Length == 1 && rows[r][0].Length == 0))
-                    {
-                        text.Append(random.Next(2) == 0 ? "\r\n" : "\n");
-                        line++;
-                    }
-                }
-
-                var records = UsageImporter.ReadRecords(text.ToString()).ToList();
+                var (csv, lines) = WriteCsv(rows, lineBreaks, lastLineBreak);
+                var records = UsageImporter.ReadRecords(csv).ToList();
                 Assert.Equal(rows.Length, records.Count);
                 for (var r = 0; r < rows.Length; r++)
                 {
-                    Assert.Equal(rows[r], records[r].Fields);
+                    Assert.Equal(rows[r].Select(f => f.Value), records[r].Fields);
                     Assert.Equal(lines[r], records[r].Line);
                 }
-            }, Log, iter: 5_000);
+            }, Log, iter: 5_000, print: t => Escaped(WriteCsv(t.Item1, t.Item2, t.Item3).Text));
         }
 
         // ---------------------------------------------------------------- (e) ScheduleMath.ParseInterval and ParseOffset
@@ -806,6 +893,72 @@ namespace HexCost.Tests.Hardening
                 ReadOrJsonException<RunStatusPayload>(json);
                 ReadOrJsonException<ThreadPage>(json);
             }, Log, iter: 3_000);
+        }
+
+        // ---------------------------------------------------------------- (g) SpendPolicyStore.Load
+
+        private static readonly Field[] PolicyFields =
+        {
+            new Field("monthlyAddOnLimit", Kind.Dbl), S("alertThreshold"), I("weeklyRunBudget"), I("maxRunsPerProjectPerWeek"),
+            new Field("topUpPackCredits", Kind.Dbl, Nullable: false), new Field("topUpPackPrice", Kind.Dbl, Nullable: false),
+            S("changedBy"), D("changedAt"), S("hexEnforced"), S("setInHex"),
+        };
+
+        /// <summary>spend-policy.json after a kill mid-write, a disk or an editor: torn, overwritten, garbage, or JSON of any shape.</summary>
+        private static Gen<byte[]> DamagedPolicyFile(byte[] saved) => Gen.OneOf(
+            Gen.Int[0, saved.Length].Select(length => saved.Take(length).ToArray()),
+            Gen.Select(Gen.Int[0, saved.Length - 1], Gen.Byte.Array[1, 4], (at, bytes) =>
+            {
+                var copy = saved.ToArray();
+                for (var i = 0; i < bytes.Length; i++) copy[(at + i * 7) % copy.Length] = bytes[i];
+                return copy;
+            }),
+            Gen.Byte.Array[0, 300],
+            Gen.Select(Gen.Int[0, saved.Length], Gen.Byte.Array[0, 40], (length, tail) => saved.Take(length).Concat(tail).ToArray()),
+            Gen.OneOf(ObjectOf(PolicyFields, confused: false), ObjectOf(PolicyFields, confused: true), AnyJson2,
+                Gen.OneOf(Gen.Const(""), Gen.Const("null"), Gen.Const(" \r\n"), Gen.Const("\uFEFF{}"), Gen.Const("{\"alertThreshold\":\"\\uD800\"}")))
+                .Select(json => Encoding.UTF8.GetBytes(json)));
+
+        [Fact]
+        public async Task The_spend_policy_loader_reads_any_bytes_as_a_usable_policy_or_a_StateCorrupt_error_naming_the_file()
+        {
+            await using var world = await HexWorld.StartAsync();
+            var account = (await world.SessionAsync()).GetAccount();
+            try
+            {
+                var store = new SpendPolicyStore(account);
+                store.Save(new SpendPolicy { MonthlyAddOnLimit = 500.5m, AlertThreshold = "50,90", WeeklyRunBudget = 40, MaxRunsPerProjectPerWeek = 7 });
+                var saved = File.ReadAllBytes(store.PolicyPath);
+
+                DamagedPolicyFile(saved).Sample(content =>
+                {
+                    File.WriteAllBytes(store.PolicyPath, content);
+                    SpendPolicy policy;
+                    try
+                    {
+                        policy = store.Load();
+                    }
+                    catch (HexException error) when (error.Kind == HexErrorKind.StateCorrupt)
+                    {
+                        Assert.Contains(store.PolicyPath, error.Message);
+                        Assert.True(error.InnerException is JsonException or FormatException or OverflowException, error.InnerException?.ToString());
+                        return;
+                    }
+                    // What loads, Invoke-HexRun's budget check and Get-HexCreditBalance can use.
+                    CreditBalanceService.ParseThresholds(policy.AlertThreshold);
+                    Assert.NotEmpty(policy.HexEnforced);
+                    Assert.NotEmpty(policy.SetInHex);
+                    if (content.SequenceEqual(saved))
+                        Assert.Equal((500.5m, "50,90", 40, 7), (policy.MonthlyAddOnLimit, policy.AlertThreshold, policy.WeeklyRunBudget, policy.MaxRunsPerProjectPerWeek));
+                }, Log, iter: 2_000, print: content => Escaped(Encoding.UTF8.GetString(content)));
+
+                File.Delete(store.PolicyPath);
+                Assert.Equal("80,90,100", store.Load().AlertThreshold);
+            }
+            finally
+            {
+                HexAccountRegistry.Release(account);
+            }
         }
     }
 }

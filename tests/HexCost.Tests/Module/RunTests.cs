@@ -95,6 +95,13 @@ namespace HexCost.Tests.Module
             Assert.StartsWith("HexInvalidInputParameters,", error.FullyQualifiedErrorId);
             Assert.Contains("regoin", error.Exception.Message);
             Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+
+            var runsBefore = world.Stats.RunsCreated;
+            var lone = host.Run("Invoke-HexRun -ProjectId $args[0] -InputParameters @{ region = 'E' + [char]0xD800 }", good.Id);
+            error = Assert.Single(lone.Errors);
+            Assert.StartsWith("HexInvalidInputParameters,", error.FullyQualifiedErrorId);
+            Assert.Contains("'region' holds a lone UTF-16 surrogate (U+D800 at position 1)", error.Exception.Message);
+            Assert.Equal(runsBefore, world.Stats.RunsCreated);
         }
 
         [Fact]
