@@ -88,6 +88,30 @@ public sealed class FindingSizer
     }
 }
 
+/// <summary>The figures of the audit section this run replaces, read back from its markdown (null parts when a row is missing).</summary>
+internal sealed record PreviousRun(string Date, double[] HeldPerProject, double[] PeakWorkingSet, double[] WallSeconds)
+{
+    public static PreviousRun? Read(string? section)
+    {
+        if (section is null || Regex.Match(section, @"^- Date: (.+?) UTC", RegexOptions.Multiline) is not { Success: true } date) return null;
+        var held = section.IndexOf("Held by the audit at the end", StringComparison.Ordinal);
+        return new PreviousRun(date.Groups[1].Value,
+            held < 0 ? [] : Row(section[held..], "per audited project (bytes)"),
+            Row(section, "Peak working set of the child (MB)"),
+            Row(section, "Wall time of Get-HexScheduleAudit (s)"));
+    }
+
+    /// <summary>The numbers of the first table row whose label ends with <paramref name="label"/>, without the ratio column.</summary>
+    private static double[] Row(string text, string label)
+    {
+        var row = Regex.Match(text, @"^\|[^|\n]*" + Regex.Escape(label) + @"\s*\|(.*)$", RegexOptions.Multiline);
+        if (!row.Success) return [];
+        return row.Groups[1].Value.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(cell => !cell.EndsWith('x'))
+            .Select(cell => double.Parse(cell, NumberStyles.Number, CultureInfo.InvariantCulture)).ToArray();
+    }
+}
+
 /// <summary>The parent's view of one child run.</summary>
 internal sealed record AuditRun(int Projects, ChildResult Child, double ProcessSeconds, long? PeakWorkingSetAfterExit, long PeakWorkingSetPolled,
     int TotalRequests, IReadOnlyDictionary<string, int> ByOperation, int Throttled429, IReadOnlyDictionary<string, HeapHistogram> Histograms);
@@ -246,7 +270,7 @@ internal static class AuditBenchmark
             runs.Add((measure, trace));
         }
 
-        var (console, markdown) = Report(settings, runs);
+        var (console, markdown) = Report(settings, runs, PreviousRun.Read(ExistingSection(resultsPath)));
         Console.WriteLine();
         Console.WriteLine(console);
 
@@ -537,7 +561,7 @@ internal static class AuditBenchmark
 
     // ---------------------------------------------------------------- report
 
-    private static (string Console, string Markdown) Report(AuditSettings settings, List<(AuditRun Measure, AuditRun? Trace)> runs)
+    private static (string Console, string Markdown) Report(AuditSettings settings, List<(AuditRun Measure, AuditRun? Trace)> runs, PreviousRun? previous)
     {
         var header = new List<string> { "Metric" };
         header.AddRange(runs.Select(r => N(r.Measure.Projects) + " projects"));
@@ -609,9 +633,9 @@ internal static class AuditBenchmark
             TraceRow("Live heap after the audit, its output dropped (MB)", r => r.Child.LiveHeapAfter is { } b ? Mb(b) : null, "0.0");
             TraceRow("Held by the audit at the end: with every finding - after (MB)", r => Held(r) is { } b ? Mb(b) : null, "0.00");
             TraceRow("  per audited project (bytes)", r => Held(r) is { } b && Audited(r) > 0 ? (double)b / Audited(r) : null, "0");
-            TraceRow("  findings, added up from their fields and strings (MB)", r => r.Child.EstimatedFindingBytes is { } b ? Mb(b) : null, "0.00");
-            TraceRow("    bytes per finding", r => r.Child.EstimatedFindingBytes is { } b && r.Child.Findings > 0 ? (double)b / r.Child.Findings : null, "0");
-            TraceRow("  the rest: per-project summaries for the cross-project rules, per audited project (bytes)", r => Rest(r), "0");
+            TraceRow("Findings as written, added up from their fields and strings (MB; built one at a time as they are written)", r => r.Child.EstimatedFindingBytes is { } b ? Mb(b) : null, "0.00");
+            TraceRow("  bytes per finding", r => r.Child.EstimatedFindingBytes is { } b && r.Child.Findings > 0 ? (double)b / r.Child.Findings : null, "0");
+            TraceRow("  per audited project (bytes)", r => r.Child.EstimatedFindingBytes is { } b && Audited(r) > 0 ? (double)b / Audited(r) : null, "0");
             TraceRow("Live heap growth per audited project while pages stream (bytes, least-squares slope)", r => Slope(r.Child.Samples.Where(s => s.Stage == "page").ToList(), s => s.Audited, s => s.Heap), "0");
             TraceRow("  findings per audited project while pages stream (slope)", r => Slope(r.Child.Samples.Where(s => s.Stage == "page").ToList(), s => s.Audited, s => s.Findings), "0.000");
             TraceRow("Kept after the audit: after - before (MB; JIT, JSON and HTTP caches, session)", r => r.Child.LiveHeapAfter is { } b ? Mb(b - r.Child.BaselineLiveHeap) : null, "0.00");
@@ -619,7 +643,7 @@ internal static class AuditBenchmark
 
         var (heldRows, keptRows) = HistogramTables(runs);
 
-        var notes = Notes(settings, runs);
+        var notes = Notes(settings, runs, previous);
         var console = new StringBuilder().Append(TextTable(rows));
         if (traceRows.Count > 0) console.AppendLine().AppendLine("Live heap per page (trace children: a forced full GC at every page)").Append(TextTable(traceRows));
         if (heldRows is not null) console.AppendLine().AppendLine(HeldCaption).Append(TextTable(heldRows));
@@ -684,7 +708,7 @@ internal static class AuditBenchmark
     /// <summary>A type name without namespaces: System.Collections.Generic.List&lt;System.String&gt; -> List&lt;String&gt;.</summary>
     private static string Short(string type) => Regex.Replace(type, @"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_])", "");
 
-    private static List<string> Notes(AuditSettings settings, List<(AuditRun Measure, AuditRun? Trace)> runs)
+    private static List<string> Notes(AuditSettings settings, List<(AuditRun Measure, AuditRun? Trace)> runs, PreviousRun? previous)
     {
         var notes = new List<string>();
         var first = runs[0].Measure;
@@ -717,40 +741,56 @@ internal static class AuditBenchmark
         {
             var big = runs[1].Trace!;
             var audited = Audited(big);
-            if (Held(big) is { } held && big.Child.EstimatedFindingBytes is { } findingBytes && audited > 0 && big.Child.Findings > 0 && Rest(big) is { } rest)
+            if (Held(big) is { } held && big.Child.EstimatedFindingBytes is { } findingBytes && audited > 0 && big.Child.Findings > 0)
             {
-                var perProject = (double)held / audited;
                 notes.Add($"Where it goes ({N(big.Projects)} projects, trace child): when the last finding is in, the audit holds {F(Mb(held), "0.00")} MB of live heap " +
-                          $"= {F(perProject, "0")} bytes per audited project, and all of it is freed after the output. " +
-                          $"Findings, buffered for sorting: {N(big.Child.Findings)} ({F((double)big.Child.Findings / audited, "0.000")} per project) x {F((double)findingBytes / big.Child.Findings, "0")} bytes " +
-                          $"(ScheduleFinding, Evidence and the other strings, each finding's strings counted in full) = {F((double)findingBytes / audited, "0")} bytes per project. " +
-                          $"The other {F(rest, "0")} bytes per project are the ScheduleAuditor's summaries kept for the cross-project rules: a ScheduleEntry with its HexSchedule " +
-                          "per enabled schedule, and a ProjectSummary (with a HashSet of cadences) in the title index for every project with an enabled schedule.");
+                          $"= {F((double)held / audited, "0")} bytes per audited project, and all of it is freed after the output. " +
+                          $"The {N(big.Child.Findings)} findings ({F((double)big.Child.Findings / audited, "0.000")} per project) are not held as ScheduleFinding objects: written out they add up to " +
+                          $"{F((double)findingBytes / big.Child.Findings, "0")} bytes each (Evidence and the other strings counted in full), {F((double)findingBytes / audited, "0")} bytes per project, " +
+                          "but the audit keeps per finding only its sort keys and the values its text is made of, and builds each one as it is written. " +
+                          "Per project with an enabled schedule it keeps an AuditedProject and per enabled schedule a ScheduleEntry (its fire cron and time zone) for the rules across projects.");
             }
         }
-        if (settings.Scale is not null)
-            notes.Add("Pacing: the client counts every GET in its Read (hex-api) group, so ListProjects and GetProjectRuns are paced at 30/min and 1800/h although " +
-                      "Hex names only GetProject, users, Me, queriedTables and thread reads in that group (the emulator, like Hex's docs, holds ListProjects and GetProjectRuns " +
-                      "to the 60/min request limit only); 0 x 429 either way, but the audit runs at half the rate it could, and Read's 1800/h caps a large workspace at 1800 requests an hour.");
+        if (previous is not null && runs.Count == 2 && runs.All(r => r.Trace is not null) && previous.HeldPerProject.Length == 2
+            && Held(runs[0].Trace!) is { } smallHeld && Held(runs[1].Trace!) is { } bigHeld)
+        {
+            var now = new[] { (double)smallHeld / Math.Max(1, Audited(runs[0].Trace!)), (double)bigHeld / Math.Max(1, Audited(runs[1].Trace!)) };
+            notes.Add($"Against the previous run in this file ({previous.Date}): held per audited project {N(runs[0].Measure.Projects)}: {F(previous.HeldPerProject[0], "0")} -> {F(now[0], "0")} bytes " +
+                      $"({F(now[0] / previous.HeldPerProject[0], "0.00")}x), {N(runs[1].Measure.Projects)}: {F(previous.HeldPerProject[1], "0")} -> {F(now[1], "0")} bytes ({F(now[1] / previous.HeldPerProject[1], "0.00")}x)" +
+                      (previous.PeakWorkingSet.Length == 2 && previous.WallSeconds.Length == 2
+                          ? $"; peak working set {string.Join(", ", runs.Select((r, i) => $"{F(previous.PeakWorkingSet[i], "0.0")} -> {F(Mb(PeakWorkingSet(r.Measure)), "0.0")} MB"))}" +
+                            $"; wall time {string.Join(", ", runs.Select((r, i) => $"{F(previous.WallSeconds[i], "0.00")} -> {F(r.Measure.Child.AuditMs / 1000, "0.00")} s"))} " +
+                            "(wall time follows the client's pacing and the machine's load more than the audit's memory)"
+                          : "") + ".");
+        }
+        if (settings.Scale is { } scale)
+        {
+            var minute = new ScaledLimits(scale).Minute.TotalSeconds;
+            var rates = runs.Select(r => r.Measure.TotalRequests / (r.Measure.Child.AuditMs / 1000 / minute)).ToList();
+            notes.Add("Pacing: ListProjects and GetProjectRuns (like GetRunStatus) count only against the request limit (RequestKind.Other in HexApiClient), as Hex documents; " +
+                      "GetQueriedTables and ListUsers count against Read (hex-api) too. " +
+                      $"The client achieved {string.Join(" and ", rates.Select(r => F(r, "0.0")))} requests per scaled minute against the {ScaledLimits.RequestsPerMinute}/min request limit " +
+                      $"({string.Join(" and ", rates.Select(r => F(r / ScaledLimits.RequestsPerMinute * 100, "0")))} %), with {string.Join(" and ", runs.Select(r => N(r.Measure.Throttled429)))} x 429: " +
+                      "a permit is held from before its request until one window (+ 20 ms) after the response, so the latency of each request is added to the window.");
+        }
         if (runs.Count >= 2 && runs.All(r => r.Trace is { } t && t.Histograms.TryGetValue("done", out var d) && d.Error is null && t.Histograms.TryGetValue("after", out var a) && a.Error is null))
         {
             var big = runs[^1].Trace!;
             var held = big.Histograms["done"].Minus(big.Histograms["after"]);
             var audited = Math.Max(1, Audited(big));
             double PerProject(Func<string, bool> match) => held.Where(p => match(p.Key)).Sum(p => (double)p.Value.Bytes) / audited;
-            static bool IsFinding(string t) => t.StartsWith("HexCost.Model.ScheduleFinding", StringComparison.Ordinal)
-                                               || t.Contains("<HexCost.Model.ScheduleFinding>", StringComparison.Ordinal);
-            static bool IsSummary(string t) => t.Contains("ScheduleAuditor+", StringComparison.Ordinal) || t.StartsWith("HexCost.Model.HexSchedule", StringComparison.Ordinal)
-                                               || t.StartsWith("System.Collections.Generic.HashSet<System.String>", StringComparison.Ordinal);
+            static bool IsFinding(string t) => t.StartsWith("HexCost.Model.ScheduleFinding", StringComparison.Ordinal) || t.Contains("ScheduleAuditor+PendingFinding", StringComparison.Ordinal)
+                                               || (t.StartsWith("HexCost.Audit.ScheduleAuditor+", StringComparison.Ordinal) && t.EndsWith("Finding", StringComparison.Ordinal));
+            static bool IsSummary(string t) => !IsFinding(t) && t.Contains("ScheduleAuditor+", StringComparison.Ordinal);
             var findings = PerProject(IsFinding);
             var summaries = PerProject(IsSummary);
             var strings = PerProject(t => t == "System.String");
             var all = PerProject(_ => true);
-            var scheduled = held.GetValueOrDefault("HexCost.Audit.ScheduleAuditor+ProjectSummary").Count;
-            notes.Add($"Heap walk ({N(big.Projects)} projects, {N(audited)} audited, {N(big.Child.Findings)} findings, {N((int)scheduled)} projects with an enabled schedule): " +
-                      $"the audit holds {F(all, "0")} bytes per audited project at the end - ScheduleFinding objects and their array {F(findings, "0")}, " +
-                      $"the ScheduleAuditor's summaries (ScheduleEntry, HexSchedule, ProjectSummary, its HashSet of cadences and one List per title in the title index) {F(summaries, "0")}, " +
-                      $"strings {F(strings, "0")} (the findings' Evidence, titles, ids and owners, shared with the summaries), other types {F(all - findings - summaries - strings, "0")} net.");
+            var scheduled = held.GetValueOrDefault("HexCost.Audit.ScheduleAuditor+AuditedProject").Count;
+            notes.Add($"Heap walk ({N(big.Projects)} projects, {N(audited)} audited, {N(big.Child.Findings)} findings, {N((int)scheduled)} projects with a finding or an enabled schedule): " +
+                      $"the audit holds {F(all, "0")} bytes per audited project at the end - the pending findings (one small object per finding and their list) {F(findings, "0")}, " +
+                      $"the ScheduleAuditor's summaries (AuditedProject, the ScheduleEntry array) {F(summaries, "0")}, " +
+                      $"strings {F(strings, "0")} (project ids and titles; owners, cadences, crons and time zones are shared), other types {F(all - findings - summaries - strings, "0")} net.");
         }
         if (runs.Count >= 2 && runs.All(r => r.Trace is { } t && t.Histograms.TryGetValue("after", out var a) && a.Error is null))
         {
@@ -786,10 +826,6 @@ internal static class AuditBenchmark
 
     /// <summary>What the audit holds when every finding is in: the live heap then, less the live heap once it is all gone.</summary>
     private static long? Held(AuditRun r) => Stage(r, "done") is { } done && r.Child.LiveHeapAfter is { } after ? done.Heap - after : null;
-
-    /// <summary>Bytes per audited project held at the end that the findings do not account for.</summary>
-    private static double? Rest(AuditRun r) =>
-        Held(r) is { } held && r.Child.EstimatedFindingBytes is { } findings && Audited(r) > 0 ? (double)(held - findings) / Audited(r) : null;
 
     private static double? Slope(List<PageSample> points, Func<PageSample, double> x, Func<PageSample, double> y)
     {

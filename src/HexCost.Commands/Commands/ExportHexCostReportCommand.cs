@@ -136,14 +136,13 @@ namespace HexCost.Commands
             var options = new ScheduleAuditOptions();
             data.AuditLookBackDays = (int)options.LookBack.TotalDays;
             var auditor = new ScheduleAuditor(Account, options, EventSink);
-            var findings = new List<ScheduleFinding>();
             string? after = null;
             var page = 0;
             do
             {
                 page++;
                 Progress($"Auditing schedules: page {page}, {auditor.ProjectsAudited} projects so far", 5);
-                if (!TryCollect(AuditPageAsync(auditor, after, findings, data.ProjectTitles, StopToken), "ScheduleAudit", out after, out var failure))
+                if (!TryCollect(AuditPageAsync(auditor, after, data.ProjectTitles, StopToken), "ScheduleAudit", out after, out var failure))
                 {
                     data.AuditNote = failure;
                     return;
@@ -151,18 +150,17 @@ namespace HexCost.Commands
             }
             while (!string.IsNullOrEmpty(after));
             Progress($"Auditing schedules: comparing {auditor.ProjectsAudited} projects (collisions, duplicates, editor seats)", 45);
-            if (!TryCollect(auditor.CompleteAsync(workspace: true, StopToken), "ScheduleAudit", out var across, out var failed))
+            if (!TryCollect(auditor.CompleteAsync(workspace: true, StopToken), "ScheduleAudit", out _, out var failed))
             {
                 data.AuditNote = failed;
                 return;
             }
-            findings.AddRange(across);
             data.ProjectsAudited = auditor.ProjectsAudited;
-            data.Findings = ScheduleAuditor.Sort(findings).ToList();
+            data.Findings = auditor.SortedFindings().ToList();
         }
 
         /// <summary>Audits one page of projects (keeping their titles for the run tables) and returns the next cursor.</summary>
-        private async Task<string?> AuditPageAsync(ScheduleAuditor auditor, string? after, List<ScheduleFinding> findings, IDictionary<string, string> titles, CancellationToken cancellationToken)
+        private async Task<string?> AuditPageAsync(ScheduleAuditor auditor, string? after, IDictionary<string, string> titles, CancellationToken cancellationToken)
         {
             var result = await Account.Client.ListProjectsAsync(PageSize, after, includeArchived: true, includeTrashed: true, includeComponents: false,
                 EventSink, cancellationToken).ConfigureAwait(false);
@@ -170,7 +168,7 @@ namespace HexCost.Commands
             {
                 Account.ProjectNames.Remember(resource.Id, resource.Title);
                 if (!string.IsNullOrEmpty(resource.Title)) titles[resource.Id] = resource.Title!;
-                findings.AddRange(await auditor.AuditProjectAsync(resource, cancellationToken).ConfigureAwait(false));
+                await auditor.AuditProjectAsync(resource, cancellationToken).ConfigureAwait(false);
             }
             return result.Pagination?.After;
         }

@@ -24,7 +24,6 @@ namespace HexCost.Commands
     public sealed class GetHexScheduleAuditCommand : HexSessionCmdlet
     {
         private const int PageSize = 100;
-        private readonly List<ScheduleFinding> _findings = new List<ScheduleFinding>();
         private ScheduleAuditor? _auditor;
         private bool _piped;
 
@@ -103,7 +102,7 @@ namespace HexCost.Commands
             foreach (var id in ProjectId)
             {
                 if (!TryAwait(Account.Client.GetProjectAsync(id, EventSink, StopToken), id, out var resource)) continue;
-                if (TryAwait(_auditor!.AuditProjectAsync(resource, StopToken), id, out var found)) _findings.AddRange(found);
+                TryAwait(_auditor!.AuditProjectAsync(resource, StopToken), id, out _);
             }
         }
 
@@ -111,10 +110,10 @@ namespace HexCost.Commands
         {
             if (!_piped && !AuditWorkspace()) return;
             EventSink.Progress(new HexProgress(ProgressIds.Paging, "Auditing Hex schedules", "Comparing projects: collisions, duplicates" + (_piped ? "" : ", editor seats")));
-            if (TryAwait(_auditor!.CompleteAsync(workspace: !_piped, StopToken), null, out var across)) _findings.AddRange(across);
-            EventSink.Progress(new HexProgress(ProgressIds.Paging, "Auditing Hex schedules", $"{_auditor.ProjectsAudited} projects, {_findings.Count} findings", completed: true));
+            TryAwait(_auditor!.CompleteAsync(workspace: !_piped, StopToken), null, out _);
+            EventSink.Progress(new HexProgress(ProgressIds.Paging, "Auditing Hex schedules", $"{_auditor.ProjectsAudited} projects, {_auditor.FindingCount} findings", completed: true));
             DrainEvents();
-            foreach (var finding in ScheduleAuditor.Sort(_findings)) WriteTypedObject(finding, "HexCost.ScheduleFinding");
+            foreach (var finding in _auditor.SortedFindings()) WriteTypedObject(finding, "HexCost.ScheduleFinding");
         }
 
         private bool AuditWorkspace()
@@ -125,7 +124,7 @@ namespace HexCost.Commands
             {
                 page++;
                 EventSink.Progress(new HexProgress(ProgressIds.Paging, "Auditing Hex schedules",
-                    $"Page {page}: {_auditor!.ProjectsAudited} projects audited, {_findings.Count} findings so far"));
+                    $"Page {page}: {_auditor!.ProjectsAudited} projects audited, {_auditor.FindingCount} findings so far"));
                 if (!TryAwait(AuditPageAsync(after, StopToken), null, out after)) return false;
             }
             while (!string.IsNullOrEmpty(after));
@@ -139,7 +138,7 @@ namespace HexCost.Commands
                 EventSink, cancellationToken).ConfigureAwait(false);
             foreach (var resource in (result.Values ?? new List<ProjectResource>()).Where(r => r != null))
             {
-                _findings.AddRange(await _auditor!.AuditProjectAsync(resource, cancellationToken).ConfigureAwait(false));
+                await _auditor!.AuditProjectAsync(resource, cancellationToken).ConfigureAwait(false);
             }
             return result.Pagination?.After;
         }

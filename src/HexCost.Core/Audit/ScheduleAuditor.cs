@@ -14,19 +14,23 @@ using HexCost.Session;
 namespace HexCost.Audit
 {
     /// <summary>
-    /// Audits schedules one project at a time (so a workspace is streamed, never held), keeping only a small summary
-    /// of each scheduled project for the rules that compare projects (collisions, duplicates), which
-    /// <see cref="CompleteAsync"/> applies at the end together with the seat rule.
+    /// Audits schedules one project at a time (so a workspace is streamed, never held). Of each audited project it keeps only
+    /// its findings, as the few values their text is made of (<see cref="PendingFinding"/>), and, if it has an enabled schedule,
+    /// what the rules across projects (collisions, duplicates) need; <see cref="CompleteAsync"/> applies those at the end with the
+    /// seat rule, and <see cref="SortedFindings"/> builds each finding as it is written.
     /// </summary>
-    public sealed class ScheduleAuditor
+    public sealed partial class ScheduleAuditor
     {
         private const int RunsPageSize = 100;
         private readonly HexAccount _account;
         private readonly ScheduleAuditOptions _options;
         private readonly IHexEventSink _sink;
         private readonly DateTimeOffset _now;
-        private readonly List<ScheduleEntry> _scheduled = new List<ScheduleEntry>();
-        private readonly Dictionary<string, List<ProjectSummary>> _byTitle = new Dictionary<string, List<ProjectSummary>>(StringComparer.Ordinal);
+        private readonly List<PendingFinding> _findings = new List<PendingFinding>();
+        /// <summary>The enabled schedules of the audited projects, in audit order.</summary>
+        private readonly List<ScheduleEntry> _schedules = new List<ScheduleEntry>();
+        /// <summary>One instance of each owner, cadence, cron and time zone: they repeat across thousands of projects.</summary>
+        private readonly Dictionary<string, string> _sharedStrings = new Dictionary<string, string>(StringComparer.Ordinal);
         private Dictionary<string, LedgerHistory>? _ledger;
 
         public ScheduleAuditor(HexAccount account, ScheduleAuditOptions options, IHexEventSink? sink = null)
@@ -39,41 +43,46 @@ namespace HexCost.Audit
 
         public int ProjectsAudited { get; private set; }
 
-        public async Task<IReadOnlyList<ScheduleFinding>> AuditProjectAsync(ProjectResource resource, CancellationToken cancellationToken)
+        public int FindingCount => _findings.Count;
+
+        /// <summary>Audits one project; returns how many findings it has.</summary>
+        public async Task<int> AuditProjectAsync(ProjectResource resource, CancellationToken cancellationToken)
         {
             ProjectsAudited++;
+            var findings = await FindingsOfAsync(resource, cancellationToken).ConfigureAwait(false);
+            _findings.AddRange(findings);
+            return findings.Count;
+        }
+
+        private async Task<List<PendingFinding>> FindingsOfAsync(ProjectResource resource, CancellationToken cancellationToken)
+        {
             var project = new HexProject(resource);
-            var findings = new List<ScheduleFinding>();
+            var findings = new List<PendingFinding>();
             var schedules = project.GetSchedules();
             var enabled = schedules.Where(s => s.Enabled).ToList();
             var runsPerWeek = enabled.Sum(ScheduleMath.RunsPerWeek);
             var cadence = string.Join(";", enabled.Select(s => s.Cadence).Distinct());
-            ScheduleFinding Finding(string rule, string severity, double saved, string evidence, string? recommended = null) => new ScheduleFinding
-            {
-                Rule = rule, Severity = severity, ProjectId = project.ProjectId, ProjectTitle = project.Title, Owner = project.Owner,
-                Cadence = cadence.Length == 0 ? project.Cadences : cadence, RunsPerWeek = Math.Round(runsPerWeek, 2), RecommendedCadence = recommended,
-                EstimatedRunsSavedPerWeek = Math.Round(Math.Max(0, saved), 2), Evidence = evidence, DetectedAt = _now.UtcDateTime,
-            };
+            var audited = new AuditedProject(project.ProjectId, project.Title, Shared(project.Owner), Shared(cadence.Length == 0 ? project.Cadences : cadence)!,
+                runsPerWeek, resource.Analytics?.AppViews?.LastThirtyDays ?? 0, resource.CreatedAt?.UtcDateTime ?? DateTime.MaxValue, project.LastPublishedAt != null);
+            static double Saved(double runs) => Math.Round(Math.Max(0, runs), 2);
 
             var disabled = schedules.Where(s => !s.Enabled).ToList();
             if (disabled.Count > 0 && _options.Applies(AuditRules.DisabledSchedule))
             {
-                findings.Add(Finding(AuditRules.DisabledSchedule, Severities.Info, 0,
-                    $"{Count(disabled.Count, "disabled schedule")} ({string.Join(", ", disabled.Select(s => s.Cadence))}) cost nothing and are counted as 0 runs a week; remove them if they are not coming back."));
+                findings.Add(new DisabledScheduleFinding(audited, disabled.Count, Shared(string.Join(", ", disabled.Select(s => s.Cadence)))!));
             }
             if (enabled.Count == 0) return findings;
 
-            var inactive = project.TrashedAt != null ? $"trashed on {Day(project.TrashedAt)}"
-                : project.ArchivedAt != null ? $"archived on {Day(project.ArchivedAt)}"
-                : project.LastPublishedAt == null ? "never published" : null;
+            var (inactive, inactiveSince) = project.TrashedAt != null ? ("trashed", project.TrashedAt)
+                : project.ArchivedAt != null ? ("archived", project.ArchivedAt)
+                : project.LastPublishedAt == null ? ("never published", (DateTime?)null) : (null, null);
             if (inactive != null)
             {
                 if (_options.Applies(AuditRules.ScheduledButArchived))
                 {
-                    findings.Add(Finding(AuditRules.ScheduledButArchived, Severities.Critical, runsPerWeek,
-                        $"The project is {inactive} but {Count(enabled.Count, "enabled schedule")} still fire {ScheduleMath.Format(runsPerWeek)} runs a week; disable them.", "DISABLED"));
+                    findings.Add(new ScheduledButArchivedFinding(audited, Saved(runsPerWeek), inactive, inactiveSince, enabled.Count));
                 }
-                Remember(project, resource, enabled, runsPerWeek, cadence);
+                Remember(audited, enabled);
                 return findings;
             }
 
@@ -82,9 +91,7 @@ namespace HexCost.Audit
             if (_options.Applies(AuditRules.OverScheduled) && runsPerWeek > refreshRuns * 1.0001)
             {
                 var severity = runsPerWeek >= refreshRuns * 10 ? Severities.Critical : Severities.Warning;
-                findings.Add(Finding(AuditRules.OverScheduled, severity, runsPerWeek - refreshRuns,
-                    $"Scheduled {ScheduleMath.Format(runsPerWeek)} runs a week ({cadence}) but the data refreshes every {ScheduleMath.Format(refresh)} ({refreshSource}), so {ScheduleMath.Format(refreshRuns)} runs a week would do; {ScheduleMath.Format(runsPerWeek - refreshRuns)} runs a week see no new data.",
-                    ScheduleMath.CadenceFor(refresh)));
+                findings.Add(new OverScheduledFinding(audited, severity, Saved(runsPerWeek - refreshRuns), refresh, refreshSource));
             }
 
             if (_options.Applies(AuditRules.Abandoned))
@@ -94,9 +101,7 @@ namespace HexCost.Audit
                 var idleSince = _now - TimeSpan.FromDays(_options.IdleDays);
                 if (views == 0 && (lastViewed == null || lastViewed < idleSince))
                 {
-                    var seen = lastViewed == null ? "has never been viewed" : $"was last viewed {Math.Floor((_now - lastViewed.Value).TotalDays)} days ago";
-                    findings.Add(Finding(AuditRules.Abandoned, Severities.Warning, runsPerWeek,
-                        $"No app views in {_options.IdleDays} days and the project {seen}, yet it runs {ScheduleMath.Format(runsPerWeek)} times a week; disable the schedule.", "DISABLED"));
+                    findings.Add(new AbandonedFinding(audited, Saved(runsPerWeek), lastViewed));
                 }
             }
 
@@ -109,44 +114,45 @@ namespace HexCost.Audit
                 if (_options.Applies(AuditRules.FailingSchedule) && scheduledRuns.Count >= 2 && failed * 2 > scheduledRuns.Count)
                 {
                     var share = (double)failed / scheduledRuns.Count;
-                    findings.Add(Finding(AuditRules.FailingSchedule, share >= 0.9 ? Severities.Critical : Severities.Warning, failed / weeks,
-                        $"{failed} of {scheduledRuns.Count} scheduled runs in the last {Days(_options.LookBack)} days ended ERRORED, KILLED or UNABLE_TO_ALLOCATE_KERNEL ({Math.Round(share * 100)} %): compute spent for nothing. Fix the project or pause the schedule."));
+                    findings.Add(new FailingScheduleFinding(audited, share >= 0.9 ? Severities.Critical : Severities.Warning, Saved(failed / weeks), failed, scheduledRuns.Count));
                 }
                 if (_options.Applies(AuditRules.RunBudgetOverrun))
                 {
                     var apiRuns = runs.Count(r => r.RunTrigger == "API");
-                    var apiPerWeek = apiRuns / weeks;
-                    var total = runsPerWeek + apiPerWeek;
+                    var total = runsPerWeek + apiRuns / weeks;
                     if (total > _options.MaxRunsPerWeek)
                     {
-                        findings.Add(Finding(AuditRules.RunBudgetOverrun, total > 2 * _options.MaxRunsPerWeek ? Severities.Critical : Severities.Warning, total - _options.MaxRunsPerWeek,
-                            $"{ScheduleMath.Format(total)} runs a week ({ScheduleMath.Format(runsPerWeek)} scheduled + {ScheduleMath.Format(Math.Round(apiPerWeek, 2))} API, from {apiRuns} API runs in {Days(_options.LookBack)} days) exceed the budget of {ScheduleMath.Format(_options.MaxRunsPerWeek)}.",
-                            RecommendFor(_options.MaxRunsPerWeek - apiPerWeek)));
+                        findings.Add(new RunBudgetOverrunFinding(audited, total > 2 * _options.MaxRunsPerWeek ? Severities.Critical : Severities.Warning,
+                            Saved(total - _options.MaxRunsPerWeek), apiRuns));
                     }
                 }
             }
 
-            Remember(project, resource, enabled, runsPerWeek, cadence);
+            Remember(audited, enabled);
             return findings;
         }
 
-        /// <summary>The rules across projects (collisions, duplicates) and, for a whole-workspace audit, idle seats.</summary>
-        public async Task<IReadOnlyList<ScheduleFinding>> CompleteAsync(bool workspace, CancellationToken cancellationToken)
+        /// <summary>The rules across projects (collisions, duplicates) and, for a whole-workspace audit, idle seats; returns how
+        /// many findings they add (none when one of them fails).</summary>
+        public async Task<int> CompleteAsync(bool workspace, CancellationToken cancellationToken)
         {
-            var findings = new List<ScheduleFinding>();
+            var findings = new List<PendingFinding>();
             if (_options.Applies(AuditRules.ScheduleCollision)) findings.AddRange(Collisions());
             if (_options.Applies(AuditRules.DuplicateProject)) findings.AddRange(await DuplicatesAsync(cancellationToken).ConfigureAwait(false));
             if (workspace && _options.Applies(AuditRules.IdleEditorSeat)) findings.AddRange(await IdleSeatsAsync(cancellationToken).ConfigureAwait(false));
-            return findings;
+            _findings.AddRange(findings);
+            return findings.Count;
         }
 
-        /// <summary>Most savings first: runs saved, then money, then severity.</summary>
-        public static IEnumerable<ScheduleFinding> Sort(IEnumerable<ScheduleFinding> findings) => findings
-            .OrderByDescending(f => f.EstimatedRunsSavedPerWeek)
-            .ThenByDescending(f => f.EstimatedMonthlySavings ?? 0)
+        /// <summary>Every finding so far, most savings first: runs saved, then money, then severity. Each is built as it is
+        /// enumerated, so only the findings not yet written are held in full.</summary>
+        public IEnumerable<ScheduleFinding> SortedFindings() => _findings
+            .OrderByDescending(f => f.RunsSavedPerWeek)
+            .ThenByDescending(f => f.MonthlySavings ?? 0)
             .ThenByDescending(f => Severities.Rank(f.Severity))
             .ThenBy(f => f.Rule, StringComparer.Ordinal)
-            .ThenBy(f => f.ProjectTitle ?? f.Owner, StringComparer.OrdinalIgnoreCase);
+            .ThenBy(f => f.Name, StringComparer.OrdinalIgnoreCase)
+            .Select(f => f.Build(this));
 
         /// <summary>The refresh interval of a project's data: the per-project override, else what the ledger learned
         /// from how often that project's -SourceVersion changed, else the default.</summary>
@@ -160,37 +166,43 @@ namespace HexCost.Audit
             _ledger ??= LedgerHistory.Read(_account.Ledger);
             if (_ledger.TryGetValue(projectId, out var history) && history.LearnedInterval is TimeSpan learned)
             {
-                source = $"learned from {history.Changes} source-version changes in the ledger";
+                source = history.Source;
                 return learned;
             }
             source = "the default -DataRefreshInterval";
             return _options.DefaultRefreshInterval;
         }
 
-        private void Remember(HexProject project, ProjectResource resource, IReadOnlyList<HexSchedule> enabled, double runsPerWeek, string cadence)
+        private void Remember(AuditedProject project, IReadOnlyList<HexSchedule> enabled)
         {
-            foreach (var schedule in enabled) _scheduled.Add(new ScheduleEntry(project.ProjectId, project.Title, project.Owner, schedule, ScheduleMath.RunsPerWeek(schedule)));
-            var key = NormalizeTitle(project.Title);
-            if (key.Length == 0) return;
-            if (!_byTitle.TryGetValue(key, out var list)) _byTitle[key] = list = new List<ProjectSummary>();
-            list.Add(new ProjectSummary(project.ProjectId, project.Title, project.Owner, cadence, runsPerWeek,
-                resource.Analytics?.AppViews?.LastThirtyDays ?? 0, resource.CreatedAt, project.LastPublishedAt != null,
-                new HashSet<string>(enabled.Select(s => s.Cadence), StringComparer.Ordinal)));
+            foreach (var schedule in enabled)
+            {
+                _schedules.Add(new ScheduleEntry(project, Shared(schedule.Cadence)!, Shared(ScheduleMath.FireCron(schedule))!, Shared(schedule.Timezone),
+                    schedule.Minute ?? MinuteOf(schedule), ScheduleMath.RunsPerWeek(schedule)));
+            }
         }
 
-        private IEnumerable<ScheduleFinding> Collisions()
+        private string? Shared(string? value)
+        {
+            if (value == null) return null;
+            if (_sharedStrings.TryGetValue(value, out var shared)) return shared;
+            _sharedStrings.Add(value, value);
+            return value;
+        }
+
+        private List<PendingFinding> Collisions()
         {
             var limit = Math.Max(1, _options.MaxConcurrentSchedules);
             var counts = new int[ScheduleMath.CollisionMinutes];
-            var minutes = new List<int[]>(_scheduled.Count);
-            foreach (var entry in _scheduled)
+            var minutes = new List<int[]>(_schedules.Count);
+            foreach (var entry in _schedules)
             {
-                var fires = ScheduleMath.FireMinutes(entry.Schedule).ToArray();
+                var fires = ScheduleMath.FireMinutes(entry.FireCron, entry.Timezone).ToArray();
                 minutes.Add(fires);
                 foreach (var m in fires) counts[m]++;
             }
             var crowded = new SortedDictionary<int, List<int>>();
-            for (var i = 0; i < _scheduled.Count; i++)
+            for (var i = 0; i < _schedules.Count; i++)
             {
                 foreach (var m in minutes[i])
                 {
@@ -200,31 +212,21 @@ namespace HexCost.Audit
                 }
             }
             var moved = new HashSet<int>();
-            var findings = new List<ScheduleFinding>();
+            var findings = new List<PendingFinding>();
             foreach (var pair in crowded)
             {
                 var members = pair.Value.Where(i => !moved.Contains(i)).ToList();
                 var firing = members.Count;
                 if (counts[pair.Key] <= limit) continue;
-                foreach (var i in members.OrderBy(i => _scheduled[i].RunsPerWeek).ThenBy(i => _scheduled[i].ProjectId, StringComparer.Ordinal).Skip(limit))
+                foreach (var i in members.OrderBy(i => _schedules[i].RunsPerWeek).ThenBy(i => _schedules[i].Project.ProjectId, StringComparer.Ordinal).Skip(limit))
                 {
                     if (counts[pair.Key] <= limit) break;
-                    var entry = _scheduled[i];
                     var shift = FindShift(counts, minutes[i], limit);
                     foreach (var m in minutes[i]) counts[m]--;
                     if (shift > 0) foreach (var m in minutes[i]) counts[(m + shift) % counts.Length]++;
                     moved.Add(i);
-                    var newMinute = ((entry.Schedule.Minute ?? MinuteOf(entry.Schedule)) + shift) % 60;
-                    var recommended = shift > 0 ? $"{entry.Schedule.Cadence} at minute {newMinute:00}" : null;
                     var crowdedMinutes = minutes[i].Count(m => crowded.ContainsKey(m));
-                    findings.Add(new ScheduleFinding
-                    {
-                        Rule = AuditRules.ScheduleCollision, Severity = Severities.Warning, ProjectId = entry.ProjectId, ProjectTitle = entry.Title, Owner = entry.Owner,
-                        Cadence = entry.Schedule.Cadence, RunsPerWeek = Math.Round(entry.RunsPerWeek, 2), RecommendedCadence = recommended,
-                        EstimatedRunsSavedPerWeek = 0, DetectedAt = _now.UtcDateTime,
-                        Evidence = $"{firing} schedules fire at {ScheduleMath.DescribeMinute(pair.Key)} (limit {limit}){(crowdedMinutes > 1 ? $", and this one is in {crowdedMinutes} such crowded minutes a month" : "")}: a connection-pool and 25-kernel risk. "
-                                   + (shift > 0 ? $"Move it {shift} minute{(shift == 1 ? "" : "s")} later, to minute {newMinute:00}." : "No free minute within the hour: move it to another hour."),
-                    });
+                    findings.Add(new ScheduleCollisionFinding(_schedules[i], pair.Key, firing, limit, crowdedMinutes, shift));
                 }
             }
             return findings;
@@ -250,17 +252,20 @@ namespace HexCost.Audit
             return fields.Length > 0 && int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : 0;
         }
 
-        private async Task<IEnumerable<ScheduleFinding>> DuplicatesAsync(CancellationToken cancellationToken)
+        private async Task<List<PendingFinding>> DuplicatesAsync(CancellationToken cancellationToken)
         {
-            var findings = new List<ScheduleFinding>();
+            var findings = new List<PendingFinding>();
             var tablesAvailable = true;
-            foreach (var group in _byTitle.Values.Where(g => g.Count > 1))
+            var sameTitles = _schedules.Select(s => s.Project).Distinct()
+                .GroupBy(p => NormalizeTitle(p.Title), StringComparer.Ordinal)
+                .Where(g => g.Key.Length > 0)
+                .Select(g => g.ToList())
+                .Where(g => g.Count > 1);
+            foreach (var group in sameTitles)
             {
-                var candidates = group.Where(p => p.Cadences.Count > 0).ToList();
-                if (candidates.Count < 2) continue;
                 // Split by the tables each project reads, where Hex tells (Enterprise): same title, other tables = not a duplicate.
-                var byTables = new Dictionary<string, List<ProjectSummary>>(StringComparer.Ordinal);
-                foreach (var candidate in candidates)
+                var byTables = new Dictionary<string, List<AuditedProject>>(StringComparer.Ordinal);
+                foreach (var candidate in group)
                 {
                     string tables = "";
                     if (tablesAvailable && candidate.Published)
@@ -278,26 +283,20 @@ namespace HexCost.Audit
                         {
                         }
                     }
-                    if (!byTables.TryGetValue(tables, out var list)) byTables[tables] = list = new List<ProjectSummary>();
+                    if (!byTables.TryGetValue(tables, out var list)) byTables[tables] = list = new List<AuditedProject>();
                     list.Add(candidate);
                 }
                 foreach (var set in byTables.Values.Where(s => s.Count > 1))
                 {
+                    var cadences = set.ToDictionary(p => p, p => new HashSet<string>(p.Cadences, StringComparer.Ordinal));
                     foreach (var project in set)
                     {
-                        var overlapping = set.Where(o => o != project && o.Cadences.Overlaps(project.Cadences)).ToList();
+                        var overlapping = set.Where(o => o != project && cadences[o].Overlaps(cadences[project])).ToList();
                         if (overlapping.Count == 0) continue;
-                        var keeper = set.Where(o => o.Cadences.Overlaps(project.Cadences))
-                            .OrderByDescending(o => o.AppViews).ThenBy(o => o.CreatedAt ?? DateTimeOffset.MaxValue).ThenBy(o => o.ProjectId, StringComparer.Ordinal).First();
+                        var keeper = set.Where(o => cadences[o].Overlaps(cadences[project]))
+                            .OrderByDescending(o => o.AppViews).ThenBy(o => o.CreatedAtUtc).ThenBy(o => o.ProjectId, StringComparer.Ordinal).First();
                         if (keeper == project) continue;
-                        var tablesNote = tablesAvailable ? " and read the same tables" : "";
-                        findings.Add(new ScheduleFinding
-                        {
-                            Rule = AuditRules.DuplicateProject, Severity = Severities.Warning, ProjectId = project.ProjectId, ProjectTitle = project.Title, Owner = project.Owner,
-                            Cadence = project.Cadence, RunsPerWeek = Math.Round(project.RunsPerWeek, 2), RecommendedCadence = "Consolidate into " + keeper.ProjectId,
-                            EstimatedRunsSavedPerWeek = Math.Round(project.RunsPerWeek, 2), DetectedAt = _now.UtcDateTime,
-                            Evidence = $"'{project.Title}' and '{keeper.Title}' ({keeper.ProjectId}) have the same title, both run {string.Join("/", project.Cadences.Intersect(keeper.Cadences))}{tablesNote}; keeping '{keeper.Title}' ({keeper.AppViews} views in 30 days vs {project.AppViews}) saves {ScheduleMath.Format(project.RunsPerWeek)} runs a week.",
-                        });
+                        findings.Add(new DuplicateProjectFinding(project, keeper, tablesAvailable));
                     }
                 }
             }
@@ -318,9 +317,9 @@ namespace HexCost.Audit
             return string.Join("|", tables);
         }
 
-        private async Task<IEnumerable<ScheduleFinding>> IdleSeatsAsync(CancellationToken cancellationToken)
+        private async Task<List<PendingFinding>> IdleSeatsAsync(CancellationToken cancellationToken)
         {
-            var findings = new List<ScheduleFinding>();
+            var findings = new List<PendingFinding>();
             var idleSince = _now - TimeSpan.FromDays(_options.IdleDays);
             string? after = null;
             do
@@ -331,13 +330,7 @@ namespace HexCost.Audit
                     var role = (user.Role ?? "").ToUpperInvariant();
                     if (role != "ADMIN" && role != "MANAGER" && role != "EDITOR") continue;
                     if (user.LastLoginDate != null && user.LastLoginDate >= idleSince) continue;
-                    var seen = user.LastLoginDate == null ? "has never logged in" : $"last logged in {Math.Floor((_now - user.LastLoginDate.Value).TotalDays)} days ago";
-                    findings.Add(new ScheduleFinding
-                    {
-                        Rule = AuditRules.IdleEditorSeat, Severity = Severities.Warning, Owner = user.Email ?? user.Id, EstimatedRunsSavedPerWeek = 0,
-                        EstimatedMonthlySavings = _options.EditorSeatPrice, RecommendedCadence = null, DetectedAt = _now.UtcDateTime,
-                        Evidence = $"{user.Email ?? user.Id} ({role}) {seen} (limit {_options.IdleDays} days); an Editor seat costs {_options.EditorSeatPrice.ToString("0.##", CultureInfo.InvariantCulture)} a month: move them to a cheaper seat.",
-                    });
+                    findings.Add(new IdleEditorSeatFinding(user.Email ?? user.Id, role, user.LastLoginDate, _options.EditorSeatPrice));
                 }
                 after = page.Pagination?.After;
             }
@@ -408,57 +401,17 @@ namespace HexCost.Audit
         private static string Count(int n, string noun) => n.ToString(CultureInfo.InvariantCulture) + " " + noun + (n == 1 ? "" : "s");
         private static string Day(DateTime? value) => value?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "?";
         private static string Days(TimeSpan span) => Math.Round(span.TotalDays).ToString(CultureInfo.InvariantCulture);
-
-        private sealed class ScheduleEntry
-        {
-            public ScheduleEntry(string projectId, string? title, string? owner, HexSchedule schedule, double runsPerWeek)
-            {
-                ProjectId = projectId;
-                Title = title;
-                Owner = owner;
-                Schedule = schedule;
-                RunsPerWeek = runsPerWeek;
-            }
-
-            public string ProjectId { get; }
-            public string? Title { get; }
-            public string? Owner { get; }
-            public HexSchedule Schedule { get; }
-            public double RunsPerWeek { get; }
-        }
-
-        private sealed class ProjectSummary
-        {
-            public ProjectSummary(string projectId, string? title, string? owner, string cadence, double runsPerWeek, int appViews, DateTimeOffset? createdAt, bool published, HashSet<string> cadences)
-            {
-                ProjectId = projectId;
-                Title = title;
-                Owner = owner;
-                Cadence = cadence;
-                RunsPerWeek = runsPerWeek;
-                AppViews = appViews;
-                CreatedAt = createdAt;
-                Published = published;
-                Cadences = cadences;
-            }
-
-            public string ProjectId { get; }
-            public string? Title { get; }
-            public string? Owner { get; }
-            public string Cadence { get; }
-            public double RunsPerWeek { get; }
-            public int AppViews { get; }
-            public DateTimeOffset? CreatedAt { get; }
-            public bool Published { get; }
-            public HashSet<string> Cadences { get; }
-        }
     }
 
     /// <summary>What the ledger shows of a project's -SourceVersion over time.</summary>
     internal sealed class LedgerHistory
     {
+        private string? _source;
+
         public int Changes { get; private set; }
         public TimeSpan? LearnedInterval { get; private set; }
+        /// <summary>Where a learned interval comes from, as findings say it (one string per project, however often it is said).</summary>
+        public string Source => _source ??= $"learned from {Changes} source-version changes in the ledger";
 
         /// <summary>Per project: the median time between changes of SourceVersion, once it changed at least twice.</summary>
         public static Dictionary<string, LedgerHistory> Read(HexLedger ledger)

@@ -66,21 +66,28 @@ namespace HexCost.Audit
         }
 
         /// <summary>The minutes (from <see cref="CollisionStart"/>, UTC) an enabled schedule fires at.</summary>
-        public static IEnumerable<int> FireMinutes(HexSchedule schedule)
+        public static IEnumerable<int> FireMinutes(HexSchedule schedule) =>
+            schedule.Enabled ? FireMinutes(FireCron(schedule), schedule.Timezone) : Enumerable.Empty<int>();
+
+        /// <summary>The cron a schedule fires on in its own time zone: HOURLY at minute 15 is "15 * * * *", CUSTOM its own cron.</summary>
+        public static string FireCron(HexSchedule schedule)
         {
-            if (!schedule.Enabled) yield break;
-            var offset = ParseOffset(schedule.Timezone);
             var minute = schedule.Minute ?? 0;
             var hour = schedule.Hour ?? 0;
-            string cron;
             switch (schedule.Cadence)
             {
-                case "HOURLY": cron = $"{minute} * * * *"; break;
-                case "DAILY": cron = $"{minute} {hour} * * *"; break;
-                case "WEEKLY": cron = $"{minute} {hour} * * {Math.Max(0, Array.IndexOf(Days, (schedule.DayOfWeek ?? "MONDAY").ToUpperInvariant()))}"; break;
-                case "MONTHLY": cron = $"{minute} {hour} {schedule.Day ?? 1} * *"; break;
-                default: cron = schedule.Cron ?? ""; break;
+                case "HOURLY": return $"{minute} * * * *";
+                case "DAILY": return $"{minute} {hour} * * *";
+                case "WEEKLY": return $"{minute} {hour} * * {Math.Max(0, Array.IndexOf(Days, (schedule.DayOfWeek ?? "MONDAY").ToUpperInvariant()))}";
+                case "MONTHLY": return $"{minute} {hour} {schedule.Day ?? 1} * *";
+                default: return schedule.Cron ?? "";
             }
+        }
+
+        /// <summary>The minutes (from <see cref="CollisionStart"/>, UTC) a cron fires at in a time zone such as +08:00.</summary>
+        public static IEnumerable<int> FireMinutes(string cron, string? timezone)
+        {
+            var offset = ParseOffset(timezone);
             var zone = TimeZoneInfo.CreateCustomTimeZone("HexCost" + offset, offset, "UTC" + FormatOffset(offset), "UTC" + FormatOffset(offset));
             foreach (var at in Parse(cron).GetOccurrences(CollisionStart, CollisionEnd, zone, fromInclusive: true, toInclusive: false))
                 yield return (int)(at - CollisionStart).TotalMinutes;

@@ -22,7 +22,7 @@ namespace HexCost.Reports
         public bool PlanAssumed { get; set; }
         public string? ModuleVersion { get; set; }
 
-        /// <summary>Findings in the order to show (ScheduleAuditor.Sort); null when the audit could not run.</summary>
+        /// <summary>Findings in the order to show (ScheduleAuditor.SortedFindings); null when the audit could not run.</summary>
         public IReadOnlyList<ScheduleFinding>? Findings { get; set; }
         public int ProjectsAudited { get; set; }
         public int AuditLookBackDays { get; set; } = 28;
