@@ -32,10 +32,8 @@ namespace HexCost.Tests.Module
         public async Task Every_string_property_reads_the_same_in_any_culture()
         {
             await using var world = await HexWorld.StartAsync();
-            using var shell = new PsHost();
+            using var shell = world.Connected();
             using var usage = new TempDir();
-            shell.Run("Connect-Hex -Token $args[0] -BaseUri $args[1] -StatePath $args[2] -RateLimit $args[3]",
-                HexWorld.Secure(world.Emulator.Token), world.Emulator.BaseUri, world.State.Path, HexWorld.FastLimits).ThrowIfErrors();
             var project = shell.Run("Get-HexProject | Where-Object { $_.LastPublishedAt -and -not $_.Title.StartsWith('Failing') } | ForEach-Object ProjectId")
                 .ThrowIfErrors().Output.First().ToString();
             shell.Run("Invoke-HexRun -ProjectId $args[0] -InputParameters @{ region = 'EU' } -Wait", project).ThrowIfErrors();
@@ -61,10 +59,8 @@ namespace HexCost.Tests.Module
         public async Task The_cost_report_reads_the_same_in_any_culture()
         {
             await using var world = await HexWorld.StartAsync();
-            using var shell = new PsHost();
+            using var shell = world.Connected();
             using var output = new TempDir();
-            shell.Run("Connect-Hex -Token $args[0] -BaseUri $args[1] -StatePath $args[2] -RateLimit $args[3]",
-                HexWorld.Secure(world.Emulator.Token), world.Emulator.BaseUri, world.State.Path, HexWorld.FastLimits).ThrowIfErrors();
             shell.Run("Get-HexProject | Where-Object { $_.LastPublishedAt -and -not $_.Title.StartsWith('Failing') } | Invoke-HexRun -Wait").ThrowIfErrors();
             shell.Run("Set-HexSpendLimit -MonthlyAddOnLimit 1234.5 -WeeklyRunBudget 1500 -Confirm:$false").ThrowIfErrors();
 
