@@ -43,6 +43,10 @@ namespace HexCost.Api
             _limiter = limiter;
             _options = options ?? new HexClientOptions();
             _time = time ?? TimeProvider.System;
+#if !NET8_0_OR_GREATER
+            if (System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal))
+                ServicePointManager.SecurityProtocol = WithTls12(ServicePointManager.SecurityProtocol);
+#endif
             _http = handler == null ? new HttpClient() : new HttpClient(handler, disposeHandler: true);
             _http.Timeout = Timeout.InfiniteTimeSpan;
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -53,6 +57,14 @@ namespace HexCost.Api
         }
 
         public Uri BaseUri => new Uri(_baseUri);
+
+        /// <summary>
+        /// Windows PowerShell 5.1 runs on .NET Framework, where HttpClient takes its TLS versions from
+        /// ServicePointManager: the operating system's choice (SystemDefault, 0) on a machine set up for it, else a list
+        /// that can lack TLS 1.2, which Hex requires. This adds TLS 1.2 to such a list and leaves the system's choice alone.
+        /// </summary>
+        internal static SecurityProtocolType WithTls12(SecurityProtocolType current) =>
+            current == 0 || (current & SecurityProtocolType.Tls12) != 0 ? current : current | SecurityProtocolType.Tls12;
 
         public HexRateLimiter Limiter => _limiter;
 

@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Net;
 using System.Threading.Tasks;
 using HexCost.Tests.Infrastructure;
 using Xunit;
@@ -91,6 +92,19 @@ namespace HexCost.Tests.Module
                 Assert.Contains($"loaded HexCost.Core 0.1.0.0 from {Repo.ModuleBin("netstandard2.0")}", text);
                 Assert.DoesNotContain(world.Emulator.Token, text);
             }
+        }
+
+        /// <summary>Windows PowerShell 5.1's .NET Framework may offer HttpClient a TLS list without 1.2 (the client adds
+        /// it there); the operating system's own choice (0) is left alone.</summary>
+        [Theory]
+        [InlineData((SecurityProtocolType)(48 | 192), (SecurityProtocolType)(48 | 192) | SecurityProtocolType.Tls12)] // Ssl3 | Tls, .NET Framework's old default
+        [InlineData(SecurityProtocolType.Tls12, SecurityProtocolType.Tls12)]
+        [InlineData(SecurityProtocolType.Tls11 | SecurityProtocolType.Tls12, SecurityProtocolType.Tls11 | SecurityProtocolType.Tls12)]
+        [InlineData((SecurityProtocolType)0, (SecurityProtocolType)0)]
+        [InlineData(SecurityProtocolType.Tls13, SecurityProtocolType.Tls13 | SecurityProtocolType.Tls12)]
+        public void On_dotnet_Framework_the_client_adds_TLS_1_2_to_a_list_that_lacks_it(SecurityProtocolType before, SecurityProtocolType after)
+        {
+            Assert.Equal(after, HexCost.Api.HexApiClient.WithTls12(before));
         }
 
         private static async Task<(string Text, HexWorld World)> RunHostProcessAsync(string host, string manifestPath, params string[] extra)
