@@ -31,6 +31,31 @@ namespace HexCost.Tests.Module
         }
 
         [Fact]
+        public async Task Eight_runspaces_released_together_with_one_key_start_one_run()
+        {
+            await using var world = await HexWorld.StartAsync();
+            var project = world.NewProject("Hourly runbook", p => p.RunDurationOverride = TimeSpan.FromMilliseconds(300));
+            var hosts = Enumerable.Range(0, 8).Select(_ => world.Connected()).ToList();
+            try
+            {
+                using var start = new System.Threading.Barrier(hosts.Count);
+                var runs = await Task.WhenAll(hosts.Select(host => Task.Run(() =>
+                {
+                    start.SignalAndWait();
+                    return host.Run("Invoke-HexRun -ProjectId $args[0] -IdempotencyKey 'together-2026112313' -Wait", project.Id);
+                })));
+                Assert.Equal(1, world.Stats.RunsCreated);
+                var outputs = runs.Select(r => r.ThrowIfErrors().Output.Single()).ToList();
+                Assert.Single(outputs.Select(o => o.Prop<string>("RunId")).Distinct());
+                Assert.All(outputs, o => Assert.Equal("COMPLETED", o.Prop<string>("Status")));
+            }
+            finally
+            {
+                foreach (var host in hosts) host.Dispose();
+            }
+        }
+
+        [Fact]
         public async Task A_trigger_left_unanswered_by_a_dead_process_is_found_and_adopted()
         {
             await using var world = await HexWorld.StartAsync();
