@@ -7,8 +7,9 @@ namespace HexCost.Ledger
     {
         /// <summary>One RunProject request that reached Hex (or may have): Outcome says what came back.</summary>
         public const string Trigger = "Trigger";
-        /// <summary>Written before a RunProject is sent for an idempotency key: if no Trigger follows, a crash may have
-        /// left a run in Hex that the next attempt must look for.</summary>
+        /// <summary>Written before a RunProject is sent for an idempotency key (if no Trigger follows, a crash may have
+        /// left a run in Hex that the next attempt must look for) or for a cache key (other processes wait for the run
+        /// rather than start their own; Outcome Released when no run came of it).</summary>
         public const string Intent = "Intent";
         /// <summary>A run found after a lost RunProject answer and taken as ours.</summary>
         public const string Adopt = "Adopt";
@@ -29,6 +30,8 @@ namespace HexCost.Ledger
         public const string Created = "Created";
         public const string Unknown = "Unknown";
         public const string Rejected = "Rejected";
+        /// <summary>On an Intent for a cache key: the process that wrote it sent no run after all.</summary>
+        public const string Released = "Released";
     }
 
     /// <summary>One line of the ledger. Never holds a token.</summary>

@@ -139,12 +139,75 @@ namespace HexCost.Runs
         {
             return Task.Run(async () =>
             {
-                var run = await ReattachAsync(account, key, sink, cancellationToken).ConfigureAwait(false)
-                          ?? await TriggerAsync(account, request, canonical, key, requestedAt, sink, cancellationToken).ConfigureAwait(false);
+                var run = await ClaimOrJoinAsync(account, request, canonical, key, requestedAt, sink, cancellationToken).ConfigureAwait(false);
                 _ = WatchInBackgroundAsync(account, run, key, sink, flight);
                 return new RunResult(run);
             });
         }
+
+        private enum FlightStep { Cached, Reattach, WaitForOther, Trigger }
+
+        /// <summary>
+        /// The flight across processes: under the ledger's lock, a run another process finished (cached) or started for the
+        /// key is taken; another live process's claim is waited for; else this process writes its claim (an Intent with the
+        /// cache key) and triggers. A claim whose trigger fails is released, one whose process died or that is older than
+        /// IntentTimeout is ignored.
+        /// </summary>
+        private static async Task<HexRun> ClaimOrJoinAsync(HexAccount account, RunRequest request, string canonical, string key,
+            DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            var waitedSince = account.Time.GetUtcNow();
+            var reattachFailed = false;
+            while (true)
+            {
+                LedgerRecord? claim = null;
+                var step = account.Exclusive(() =>
+                {
+                    if (account.TryGetCached(key, out _)) return FlightStep.Cached;
+                    if (!reattachFailed && account.OpenTriggerFor(key) != null) return FlightStep.Reattach;
+                    claim = account.ClaimFor(key);
+                    var now = account.Time.GetUtcNow();
+                    var otherLive = claim?.ProcessId is int owner && owner != CurrentProcessId() && IsAlive(owner);
+                    return otherLive && now - claim!.At < account.RunOptions.IntentTimeout && now - waitedSince < account.RunOptions.IntentTimeout
+                        ? FlightStep.WaitForOther
+                        : FlightStep.Trigger;
+                }, s => s == FlightStep.Trigger
+                    ? new LedgerRecord { Type = LedgerRecordTypes.Intent, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, CacheKey = key, SourceVersion = request.SourceVersion, InputParameters = canonical }
+                    : null);
+
+                switch (step)
+                {
+                    case FlightStep.Cached:
+                        if (!TryServeFromCache(account, key, requestedAt, out var cached)) continue;
+                        sink.Verbose($"Another process finished run {cached.RunId} of project {cached.ProjectId} for the same inputs and source version; returning it.");
+                        return cached;
+                    case FlightStep.Reattach:
+                        var reattached = await ReattachAsync(account, key, sink, cancellationToken).ConfigureAwait(false);
+                        if (reattached != null) return reattached;
+                        reattachFailed = true;
+                        continue;
+                    case FlightStep.WaitForOther:
+                        sink.Verbose($"Process {claim!.ProcessId} is starting a run of project {request.ProjectId} for the same inputs and source version; waiting for it instead of starting another.");
+                        await Clock.Delay(account.Time, ClaimPollInterval, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    default:
+                        try
+                        {
+                            return await TriggerAsync(account, request, canonical, key, requestedAt, sink, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch
+                        {
+                            account.Record(new LedgerRecord
+                            {
+                                Type = LedgerRecordTypes.Intent, Outcome = TriggerOutcomes.Released, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, CacheKey = key,
+                            });
+                            throw;
+                        }
+                }
+            }
+        }
+
+        private static readonly TimeSpan ClaimPollInterval = TimeSpan.FromMilliseconds(250);
 
         /// <summary>Removes this flight only: a later flight for the same key may already have taken its place.</summary>
         private static void EndFlight(HexAccount account, string key, Lazy<Task<RunResult>> flight) =>

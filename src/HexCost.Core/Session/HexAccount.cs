@@ -20,6 +20,7 @@ namespace HexCost.Session
     /// </summary>
     public sealed class HexAccount : IDisposable
     {
+        private readonly ConcurrentDictionary<string, LedgerRecord> _claims = new ConcurrentDictionary<string, LedgerRecord>(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, Lazy<Task<RunResult>>> _singleFlight = new ConcurrentDictionary<string, Lazy<Task<RunResult>>>();
         private readonly ConcurrentDictionary<string, SemaphoreSlim> _triggerLocks = new ConcurrentDictionary<string, SemaphoreSlim>();
         private readonly ConcurrentDictionary<string, byte> _knownRunIds = new ConcurrentDictionary<string, byte>(StringComparer.OrdinalIgnoreCase);
@@ -167,6 +168,10 @@ namespace HexCost.Session
             return false;
         }
 
+        /// <summary>The Intent another process (or this one) wrote for a cache key it is about to trigger, until a Trigger,
+        /// Adopt or release for that key follows.</summary>
+        internal LedgerRecord? ClaimFor(string cacheKey) => _claims.TryGetValue(cacheKey, out var claim) ? claim : null;
+
         /// <summary>Trigger records with this cache key whose run has no completion yet (ours or another process's).</summary>
         internal LedgerRecord? OpenTriggerFor(string cacheKey) =>
             _openTriggers.Values.Where(r => r.CacheKey == cacheKey).OrderByDescending(r => r.At).FirstOrDefault();
@@ -184,6 +189,12 @@ namespace HexCost.Session
                 // A completion or cancel keeps the run id of the trigger it follows.
                 var previous = ForIdempotencyKey(record.IdempotencyKey!);
                 if (previous == null || record.RunId != null || previous.RunId == null) _byIdempotencyKey[record.IdempotencyKey!] = record;
+            }
+            if (!string.IsNullOrEmpty(record.CacheKey))
+            {
+                if (record.Type == LedgerRecordTypes.Intent && record.Outcome != TriggerOutcomes.Released) _claims[record.CacheKey!] = record;
+                else if (record.Type == LedgerRecordTypes.Intent || record.Type == LedgerRecordTypes.Adopt
+                         || (record.Type == LedgerRecordTypes.Trigger && record.Outcome != TriggerOutcomes.Unknown)) _claims.TryRemove(record.CacheKey!, out _);
             }
             switch (record.Type)
             {

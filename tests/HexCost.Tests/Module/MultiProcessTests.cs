@@ -60,5 +60,122 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             Assert.Equal(12, triggered.Distinct().Count());
             Assert.Equal(2, ledger.Select(r => r.ProcessId).Distinct().Count());
         }
+
+        /// <summary>A claim on a cache key by a process that died (or one older than IntentTimeout) holds nobody up; a live
+        /// process's claim released without a run neither.</summary>
+        [Fact]
+        public async Task A_claim_left_by_a_dead_process_or_released_does_not_hold_up_the_run()
+        {
+            await using var world = await HexWorld.StartAsync();
+            var project = world.NewProject("Claimed");
+            using var host = world.Connected();
+            host.Run("Get-HexProject | Out-Null").ThrowIfErrors();
+            var ledger = new HexLedger(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
+            string Key(string version) => HexCost.Runs.InputCanonicalizer.CacheKey(project.Id, "{}", version, false, false);
+            ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = DateTimeOffset.UtcNow, ProjectId = project.Id, CacheKey = Key("dead"), ProcessId = int.MaxValue - 7, Id = "c1" });
+            using var live = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
+            try
+            {
+                ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = DateTimeOffset.UtcNow, ProjectId = project.Id, CacheKey = Key("released"), ProcessId = live.Id, Id = "c2" });
+                ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, Outcome = TriggerOutcomes.Released, At = DateTimeOffset.UtcNow, ProjectId = project.Id, CacheKey = Key("released"), ProcessId = live.Id, Id = "c3" });
+                foreach (var version in new[] { "dead", "released" })
+                {
+                    var result = host.Run("Invoke-HexRun -ProjectId $args[0] -SourceVersion $args[1] -Verbose", project.Id, version).ThrowIfErrors();
+                    Assert.DoesNotContain(result.Verbose, v => v.Contains("waiting for it"));
+                }
+                Assert.Equal(2, world.Stats.RunsCreated);
+            }
+            finally
+            {
+                live.Kill();
+            }
+        }
+
+        /// <summary>A live process's fresh claim is waited for, and the run it then starts is taken instead of another.</summary>
+        [Fact]
+        public async Task A_live_claim_is_waited_for_and_its_run_taken()
+        {
+            await using var world = await HexWorld.StartAsync();
+            var project = world.NewProject("Claimed");
+            using var host = world.Connected();
+            host.Run("Get-HexProject | Out-Null").ThrowIfErrors();
+            var ledger = new HexLedger(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
+            var key = HexCost.Runs.InputCanonicalizer.CacheKey(project.Id, "{}", "live", false, false);
+            using var live = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
+            try
+            {
+                ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = DateTimeOffset.UtcNow, ProjectId = project.Id, CacheKey = key, ProcessId = live.Id, Id = "l1" });
+                var (shell, handle) = host.Start("Invoke-HexRun -ProjectId $args[0] -SourceVersion live -Wait -Verbose", project.Id);
+                using (shell)
+                {
+                    var deadline = DateTime.UtcNow.AddMinutes(1);
+                    while (!shell.Streams.Verbose.Any(v => v.Message.Contains("waiting for it")) && !handle.IsCompleted && DateTime.UtcNow < deadline)
+                        await Task.Delay(10);
+                    Assert.False(handle.IsCompleted, "Invoke-HexRun did not wait for the live claim");
+
+                    // The claiming process starts its run and records it.
+                    var run = world.Workspace.AddRun(project.Id, "API", DateTimeOffset.UtcNow, duration: TimeSpan.FromMilliseconds(100));
+                    ledger.Append(new LedgerRecord
+                    {
+                        Type = LedgerRecordTypes.Trigger, Outcome = TriggerOutcomes.Created, At = DateTimeOffset.UtcNow, ProjectId = project.Id, RunId = run.RunId,
+                        CacheKey = key, SourceVersion = "live", InputParameters = "{}", ProcessId = live.Id, Id = "l2",
+                    });
+                    var output = await Task.Factory.FromAsync(handle, shell.EndInvoke);
+                    Assert.Equal(run.RunId, output.Single().Prop<string>("RunId"));
+                    Assert.Equal("COMPLETED", output.Single().Prop<string>("Status"));
+                    Assert.Equal(0, world.Stats.RunsCreated);
+                }
+            }
+            finally
+            {
+                live.Kill();
+            }
+        }
+
+        /// <summary>Two processes work through the same list of source versions at the same time: each version runs once,
+        /// whichever process asks first, and the other reattaches to that run.</summary>
+        [Fact]
+        public async Task Two_processes_asking_for_the_same_source_versions_start_each_run_once()
+        {
+            await using var world = await HexWorld.StartAsync();
+            var project = world.NewProject("Shared", p => p.RunDurationOverride = TimeSpan.FromMilliseconds(300));
+            var script = @"param($Manifest, $BaseUri, $Token, $StatePath)
+$ErrorActionPreference = 'Stop'
+Import-Module $Manifest
+Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ RunProject = '600/1m'; Read = '600/1m'; Request = '600/1m' }
+[System.IO.File]::WriteAllText([System.IO.Path]::Combine($StatePath, ""ready-$PID""), '')
+$go = [System.IO.Path]::Combine($StatePath, 'go')
+while (-not [System.IO.File]::Exists($go)) { [System.Threading.Thread]::Sleep(5) }
+1..12 | ForEach-Object { $r = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion ""v$_""; ""run v$_ $($r.RunId)"" }";
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+            var hostDll = Path.Combine(Repo.Root, "tests", "HexCost.ModuleHost", "bin", configuration, "net10.0", "HexCost.ModuleHost.dll");
+            var file = Path.Combine(world.State.Path, "same.ps1");
+            File.WriteAllText(file, script);
+            var processes = Enumerable.Range(0, 2).Select(_ =>
+            {
+                var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                foreach (var a in new[] { hostDll, Repo.Manifest, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path, "--script", file }) info.ArgumentList.Add(a);
+                return Process.Start(info)!;
+            }).ToList();
+            var outputs = processes.Select(async p =>
+            {
+                var text = await p.StandardOutput.ReadToEndAsync() + await p.StandardError.ReadToEndAsync();
+                await p.WaitForExitAsync();
+                return (p.ExitCode, text);
+            }).ToList();
+            // Both wait, connected, for this file, so their first requests meet.
+            var deadline = DateTime.UtcNow.AddMinutes(1);
+            while (Directory.GetFiles(world.State.Path, "ready-*").Length < 2 && DateTime.UtcNow < deadline && processes.All(p => !p.HasExited))
+                await Task.Delay(10);
+            File.WriteAllText(Path.Combine(world.State.Path, "go"), "");
+            var results = await Task.WhenAll(outputs);
+            foreach (var (code, text) in results) Assert.True(code == 0, text);
+            foreach (var p in processes) p.Dispose();
+
+            Assert.Equal(12, world.Stats.RunsCreated);
+            var runIds = results.Select(r => r.text.Split('\n').Where(l => l.StartsWith("run v")).Select(l => l.Trim()).OrderBy(l => l, StringComparer.Ordinal).ToList()).ToList();
+            Assert.Equal(12, runIds[0].Count);
+            Assert.Equal(runIds[0], runIds[1]);
+        }
     }
 }
