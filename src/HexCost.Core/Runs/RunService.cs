@@ -167,7 +167,7 @@ namespace HexCost.Runs
                     if (!reattachFailed && account.OpenTriggerFor(key) != null) return FlightStep.Reattach;
                     claim = account.ClaimFor(key);
                     var now = account.Time.GetUtcNow();
-                    var otherLive = claim?.ProcessId is int owner && owner != CurrentProcessId() && IsAlive(owner);
+                    var otherLive = claim?.ProcessId is int owner && owner != CurrentProcessId() && WriterIsAlive(claim);
                     return otherLive && now - claim!.At < account.RunOptions.IntentTimeout && now - waitedSince < account.RunOptions.IntentTimeout
                         ? FlightStep.WaitForOther
                         : FlightStep.Trigger;
@@ -285,7 +285,7 @@ namespace HexCost.Runs
                         if (seen.RunId != null) return IdempotentStep.Existing;
                         if (seen.Type == LedgerRecordTypes.Trigger && seen.Outcome == TriggerOutcomes.Rejected) return IdempotentStep.Trigger;
                         if (searched) return IdempotentStep.Trigger;
-                        var otherLive = seen.ProcessId.HasValue && seen.ProcessId != CurrentProcessId() && IsAlive(seen.ProcessId.Value);
+                        var otherLive = seen.ProcessId.HasValue && seen.ProcessId != CurrentProcessId() && WriterIsAlive(seen);
                         return otherLive && account.Time.GetUtcNow() - seen.At < account.RunOptions.IntentTimeout ? IdempotentStep.WaitForOther : IdempotentStep.Recover;
                     }, s => s == IdempotentStep.Trigger
                         ? new LedgerRecord { Type = LedgerRecordTypes.Intent, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, IdempotencyKey = idempotencyKey, InputParameters = canonical }
@@ -354,12 +354,26 @@ namespace HexCost.Runs
 #endif
         }
 
-        private static bool IsAlive(int processId)
+        /// <summary>Whether the process that wrote <paramref name="record"/> still runs: its id is live and was not handed to
+        /// a process started after the record was written.</summary>
+        private static bool WriterIsAlive(LedgerRecord record) =>
+            record.ProcessId is int processId && IsAlive(processId, record.At);
+
+        private static bool IsAlive(int processId, DateTimeOffset sinceAtLeast)
         {
             try
             {
                 using var process = System.Diagnostics.Process.GetProcessById(processId);
-                return !process.HasExited;
+                if (process.HasExited) return false;
+                try
+                {
+                    // Start times are read to the clock tick on Linux: a little slack.
+                    return process.StartTime.ToUniversalTime() <= sinceAtLeast.UtcDateTime + TimeSpan.FromSeconds(2);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException || ex is System.ComponentModel.Win32Exception || ex is NotSupportedException)
+                {
+                    return true; // another user's process: assume it is the writer
+                }
             }
             catch (ArgumentException)
             {

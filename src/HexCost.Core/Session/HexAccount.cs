@@ -288,8 +288,9 @@ namespace HexCost.Session
         public TimeSpan AdoptionLookupDelay { get; set; } = TimeSpan.FromSeconds(1);
         /// <summary>The share of the request budget the poll loop may use.</summary>
         public double PollBudgetShare { get; set; } = 0.5;
-        /// <summary>How long another live process's unanswered trigger for the same idempotency key is waited for
-        /// before this one looks for its run itself.</summary>
-        public TimeSpan IntentTimeout { get; set; } = TimeSpan.FromMinutes(2);
+        /// <summary>How long another live process's claim (an Intent for the same idempotency or cache key) is waited for
+        /// before this one looks for its run itself: longer than Hex's longest limit window, because the other process may
+        /// be waiting for a RunProject permit of the hourly limit before it sends.</summary>
+        public TimeSpan IntentTimeout { get; set; } = TimeSpan.FromMinutes(65);
     }
 }

@@ -61,8 +61,8 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             Assert.Equal(2, ledger.Select(r => r.ProcessId).Distinct().Count());
         }
 
-        /// <summary>A claim on a cache key by a process that died (or one older than IntentTimeout) holds nobody up; a live
-        /// process's claim released without a run neither.</summary>
+        /// <summary>A claim on a cache key by a process that died holds nobody up, nor one whose process id now belongs to a
+        /// process started after it, nor a live process's claim released without a run.</summary>
         [Fact]
         public async Task A_claim_left_by_a_dead_process_or_released_does_not_hold_up_the_run()
         {
@@ -78,12 +78,14 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             {
                 ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = DateTimeOffset.UtcNow, ProjectId = project.Id, CacheKey = Key("released"), ProcessId = live.Id, Id = "c2" });
                 ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, Outcome = TriggerOutcomes.Released, At = DateTimeOffset.UtcNow, ProjectId = project.Id, CacheKey = Key("released"), ProcessId = live.Id, Id = "c3" });
-                foreach (var version in new[] { "dead", "released" })
+                // Written an hour before the live process started: that process reuses the id, it did not write the claim.
+                ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = DateTimeOffset.UtcNow.AddHours(-1), ProjectId = project.Id, CacheKey = Key("reused"), ProcessId = live.Id, Id = "c4" });
+                foreach (var version in new[] { "dead", "released", "reused" })
                 {
                     var result = host.Run("Invoke-HexRun -ProjectId $args[0] -SourceVersion $args[1] -Verbose", project.Id, version).ThrowIfErrors();
                     Assert.DoesNotContain(result.Verbose, v => v.Contains("waiting for it"));
                 }
-                Assert.Equal(2, world.Stats.RunsCreated);
+                Assert.Equal(3, world.Stats.RunsCreated);
             }
             finally
             {
