@@ -29,7 +29,11 @@ namespace HexCost.Ledger
         public static void RestrictToOwner(string path, bool isDirectory)
         {
 #if NET8_0_OR_GREATER
-            if (OperatingSystem.IsWindows()) return;
+            if (OperatingSystem.IsWindows())
+            {
+                RestrictToOwnerOnWindows(path, isDirectory);
+                return;
+            }
             try
             {
                 File.SetUnixFileMode(path, isDirectory
@@ -40,5 +44,40 @@ namespace HexCost.Ledger
             catch (IOException) { }
 #endif
         }
+
+#if NET8_0_OR_GREATER
+        /// <summary>Only the current user, with full control and no inherited entries; a directory passes that on to what
+        /// is created in it. Where the file system has no ACLs (or refuses), the file keeps what it inherited.</summary>
+        [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+        private static void RestrictToOwnerOnWindows(string path, bool isDirectory)
+        {
+            try
+            {
+                var user = System.Security.Principal.WindowsIdentity.GetCurrent().User;
+                if (user == null) return;
+                if (isDirectory)
+                {
+                    var security = new System.Security.AccessControl.DirectorySecurity();
+                    security.SetAccessRuleProtection(isProtected: true, preserveInheritance: false);
+                    security.AddAccessRule(new System.Security.AccessControl.FileSystemAccessRule(user, System.Security.AccessControl.FileSystemRights.FullControl,
+                        System.Security.AccessControl.InheritanceFlags.ContainerInherit | System.Security.AccessControl.InheritanceFlags.ObjectInherit,
+                        System.Security.AccessControl.PropagationFlags.None, System.Security.AccessControl.AccessControlType.Allow));
+                    new DirectoryInfo(path).SetAccessControl(security);
+                }
+                else
+                {
+                    var security = new System.Security.AccessControl.FileSecurity();
+                    security.SetAccessRuleProtection(isProtected: true, preserveInheritance: false);
+                    security.AddAccessRule(new System.Security.AccessControl.FileSystemAccessRule(user, System.Security.AccessControl.FileSystemRights.FullControl,
+                        System.Security.AccessControl.AccessControlType.Allow));
+                    new FileInfo(path).SetAccessControl(security);
+                }
+            }
+            catch (SystemException)
+            {
+                // Best effort, like the Unix mode above: a file system without ACLs, or a share that refuses the change.
+            }
+        }
+#endif
     }
 }
