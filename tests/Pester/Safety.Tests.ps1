@@ -102,6 +102,14 @@ Describe 'Safety' -Tag 'CI' {
             foreach ($secret in $secrets) {
                 (Read-SharedFile -Path $file.FullName).Contains($secret) | Should -BeFalse -Because "$($file.FullName) must not hold the token"
             }
+            # PowerShell 7 on Windows: only the current user is in the file's ACL.
+            if ($PSVersionTable.PSEdition -eq 'Core' -and [System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT -and
+                $file.FullName -match '[\\/]workspaces[\\/]' -and $file.Extension -ne '.lock') {
+                $me = [System.Security.Principal.WindowsIdentity]::GetCurrent().User
+                $others = @((Get-Acl -LiteralPath $file.FullName).Access | Where-Object {
+                        $_.IdentityReference.Translate([System.Security.Principal.SecurityIdentifier]) -ne $me })
+                $others.Count | Should -Be 0 -Because "$($file.FullName) is the owner's only"
+            }
             # PowerShell 7.3+ on Linux and macOS: no read or write for group or others (lock files hold nothing).
             if ($file.PSObject.Properties['UnixMode'] -and $file.UnixMode -and $file.FullName -match '[\\/]workspaces[\\/]' -and $file.Extension -ne '.lock') {
                 $file.UnixMode.Substring(4, 2) + $file.UnixMode.Substring(7, 2) | Should -Be '----' -Because "$($file.FullName) ($($file.UnixMode)) is the owner's only"
