@@ -42,10 +42,32 @@ namespace HexCost.Tests.Module
             var data = new TheoryData<string>();
             foreach (var file in Directory.GetFiles(PesterDir, "*.ps1").OrderBy(f => f, StringComparer.Ordinal)) data.Add(Path.GetFileName(file));
             data.Add("build.ps1");
+            data.Add("HexCost.psm1");
             return data;
         }
 
-        private static string PathOf(string name) => name == "build.ps1" ? Path.Combine(Repo.Root, name) : Path.Combine(PesterDir, name);
+        private static string PathOf(string name) => name switch
+        {
+            "build.ps1" => Path.Combine(Repo.Root, name),
+            "HexCost.psm1" => Path.Combine(Repo.Root, "module", name),
+            _ => Path.Combine(PesterDir, name),
+        };
+
+        /// <summary>Windows PowerShell 5.1 runs build.ps1, the module's loader and the Pester suite too, and its parser
+        /// knows none of PowerShell 7's operators.</summary>
+        [Theory]
+        [MemberData(nameof(Scripts))]
+        public void The_script_has_no_syntax_Windows_PowerShell_cannot_parse(string name)
+        {
+            var newer = Parse(name).FindAll(a =>
+                a is TernaryExpressionAst || a is PipelineChainAst
+                || (a is BinaryExpressionAst b && b.Operator == TokenKind.QuestionQuestion)
+                || (a is AssignmentStatementAst s && s.Operator == TokenKind.QuestionQuestionEquals)
+                || (a is MemberExpressionAst m && m.NullConditional)
+                || (a is IndexExpressionAst i && i.NullConditional)
+                || (a is CommandParameterAst p && p.ParameterName == "Parallel"), true).ToList();
+            Assert.True(newer.Count == 0, $"{name} uses PowerShell 7 syntax:\n  " + string.Join("\n  ", newer.Select(a => $"line {a.Extent.StartLineNumber}: {a.Extent.Text}")));
+        }
 
         internal static ScriptBlockAst Parse(string name)
         {
