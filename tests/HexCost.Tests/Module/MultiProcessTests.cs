@@ -66,71 +66,95 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
         [Fact]
         public async Task A_claim_left_by_a_dead_process_or_released_does_not_hold_up_the_run()
         {
-            await using var world = await HexWorld.StartAsync();
-            var project = world.NewProject("Claimed");
-            using var host = world.Connected();
-            host.Run("Get-HexProject | Out-Null").ThrowIfErrors();
-            var ledger = new HexLedger(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
-            string Key(string version) => HexCost.Runs.InputCanonicalizer.CacheKey(project.Id, "{}", version, false, false);
-            ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = DateTimeOffset.UtcNow, ProjectId = project.Id, CacheKey = Key("dead"), ProcessId = int.MaxValue - 7, Id = "c1" });
-            using var live = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
-            try
+            await using var scene = await ClaimScene.StartAsync();
+            scene.Claim("dead", DateTimeOffset.UtcNow, processId: int.MaxValue - 7);
+            scene.Claim("released", DateTimeOffset.UtcNow);
+            scene.Claim("released", DateTimeOffset.UtcNow, TriggerOutcomes.Released);
+            // Written an hour before the live process started: that process reuses the id, it did not write the claim.
+            scene.Claim("reused", DateTimeOffset.UtcNow.AddHours(-1));
+            foreach (var version in new[] { "dead", "released", "reused" })
             {
-                ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = DateTimeOffset.UtcNow, ProjectId = project.Id, CacheKey = Key("released"), ProcessId = live.Id, Id = "c2" });
-                ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, Outcome = TriggerOutcomes.Released, At = DateTimeOffset.UtcNow, ProjectId = project.Id, CacheKey = Key("released"), ProcessId = live.Id, Id = "c3" });
-                // Written an hour before the live process started: that process reuses the id, it did not write the claim.
-                ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = DateTimeOffset.UtcNow.AddHours(-1), ProjectId = project.Id, CacheKey = Key("reused"), ProcessId = live.Id, Id = "c4" });
-                foreach (var version in new[] { "dead", "released", "reused" })
-                {
-                    var result = host.Run("Invoke-HexRun -ProjectId $args[0] -SourceVersion $args[1] -Verbose", project.Id, version).ThrowIfErrors();
-                    Assert.DoesNotContain(result.Verbose, v => v.Contains("waiting for it"));
-                }
-                Assert.Equal(3, world.Stats.RunsCreated);
+                var result = scene.Host.Run("Invoke-HexRun -ProjectId $args[0] -SourceVersion $args[1] -Verbose", scene.Project.Id, version).ThrowIfErrors();
+                Assert.DoesNotContain(result.Verbose, v => v.Contains("waiting for it"));
             }
-            finally
-            {
-                live.Kill();
-            }
+            Assert.Equal(3, scene.World.Stats.RunsCreated);
         }
 
         /// <summary>A live process's fresh claim is waited for, and the run it then starts is taken instead of another.</summary>
         [Fact]
         public async Task A_live_claim_is_waited_for_and_its_run_taken()
         {
-            await using var world = await HexWorld.StartAsync();
-            var project = world.NewProject("Claimed");
-            using var host = world.Connected();
-            host.Run("Get-HexProject | Out-Null").ThrowIfErrors();
-            var ledger = new HexLedger(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
-            var key = HexCost.Runs.InputCanonicalizer.CacheKey(project.Id, "{}", "live", false, false);
-            using var live = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
-            try
+            await using var scene = await ClaimScene.StartAsync();
+            scene.Claim("live", DateTimeOffset.UtcNow);
+            var (shell, handle) = scene.Host.Start("Invoke-HexRun -ProjectId $args[0] -SourceVersion live -Wait -Verbose", scene.Project.Id);
+            using (shell)
             {
-                ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = DateTimeOffset.UtcNow, ProjectId = project.Id, CacheKey = key, ProcessId = live.Id, Id = "l1" });
-                var (shell, handle) = host.Start("Invoke-HexRun -ProjectId $args[0] -SourceVersion live -Wait -Verbose", project.Id);
-                using (shell)
-                {
-                    var deadline = DateTime.UtcNow.AddMinutes(1);
-                    while (!shell.Streams.Verbose.Any(v => v.Message.Contains("waiting for it")) && !handle.IsCompleted && DateTime.UtcNow < deadline)
-                        await Task.Delay(10);
-                    Assert.False(handle.IsCompleted, "Invoke-HexRun did not wait for the live claim");
+                var deadline = DateTime.UtcNow.AddMinutes(1);
+                while (!shell.Streams.Verbose.Any(v => v.Message.Contains("waiting for it")) && !handle.IsCompleted && DateTime.UtcNow < deadline)
+                    await Task.Delay(10);
+                Assert.False(handle.IsCompleted, "Invoke-HexRun did not wait for the live claim");
 
-                    // The claiming process starts its run and records it.
-                    var run = world.Workspace.AddRun(project.Id, "API", DateTimeOffset.UtcNow, duration: TimeSpan.FromMilliseconds(100));
-                    ledger.Append(new LedgerRecord
-                    {
-                        Type = LedgerRecordTypes.Trigger, Outcome = TriggerOutcomes.Created, At = DateTimeOffset.UtcNow, ProjectId = project.Id, RunId = run.RunId,
-                        CacheKey = key, SourceVersion = "live", InputParameters = "{}", ProcessId = live.Id, Id = "l2",
-                    });
-                    var output = await Task.Factory.FromAsync(handle, shell.EndInvoke);
-                    Assert.Equal(run.RunId, output.Single().Prop<string>("RunId"));
-                    Assert.Equal("COMPLETED", output.Single().Prop<string>("Status"));
-                    Assert.Equal(0, world.Stats.RunsCreated);
-                }
+                // The claiming process starts its run and records it.
+                var run = scene.World.Workspace.AddRun(scene.Project.Id, "API", DateTimeOffset.UtcNow, duration: TimeSpan.FromMilliseconds(100));
+                scene.Ledger.Append(new LedgerRecord
+                {
+                    Type = LedgerRecordTypes.Trigger, Outcome = TriggerOutcomes.Created, At = DateTimeOffset.UtcNow, ProjectId = scene.Project.Id, RunId = run.RunId,
+                    CacheKey = scene.Key("live"), SourceVersion = "live", InputParameters = "{}", ProcessId = scene.Live.Id,
+                });
+                var output = await Task.Factory.FromAsync(handle, shell.EndInvoke);
+                Assert.Equal(run.RunId, output.Single().Prop<string>("RunId"));
+                Assert.Equal("COMPLETED", output.Single().Prop<string>("Status"));
+                Assert.Equal(0, scene.World.Stats.RunsCreated);
             }
-            finally
+        }
+
+        /// <summary>A connected runspace, its workspace's ledger, and another live process whose claims it can be shown.</summary>
+        private sealed class ClaimScene : IAsyncDisposable
+        {
+            private ClaimScene(HexWorld world, HexCost.Emulator.EmulatorProject project, PsHost host, HexLedger ledger, Process live)
             {
-                live.Kill();
+                World = world;
+                Project = project;
+                Host = host;
+                Ledger = ledger;
+                Live = live;
+            }
+
+            public HexWorld World { get; }
+            public HexCost.Emulator.EmulatorProject Project { get; }
+            public PsHost Host { get; }
+            public HexLedger Ledger { get; }
+            public Process Live { get; }
+
+            public static async Task<ClaimScene> StartAsync()
+            {
+                var world = await HexWorld.StartAsync();
+                var project = world.NewProject("Claimed");
+                var host = world.Connected();
+                host.Run("Get-HexProject | Out-Null").ThrowIfErrors();
+                var ledger = new HexLedger(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
+                var live = OperatingSystem.IsWindows()
+                    ? Process.Start(new ProcessStartInfo("ping", "-n 120 127.0.0.1") { UseShellExecute = false, RedirectStandardOutput = true })!
+                    : Process.Start(new ProcessStartInfo("sleep", "120") { UseShellExecute = false })!;
+                return new ClaimScene(world, project, host, ledger, live);
+            }
+
+            public string Key(string sourceVersion) => HexCost.Runs.InputCanonicalizer.CacheKey(Project.Id, "{}", sourceVersion, false, false);
+
+            /// <summary>The Intent a process (the live one unless told) writes for a source version before it triggers.</summary>
+            public void Claim(string sourceVersion, DateTimeOffset at, string? outcome = null, int? processId = null) =>
+                Ledger.Append(new LedgerRecord
+                {
+                    Type = LedgerRecordTypes.Intent, Outcome = outcome, At = at, ProjectId = Project.Id, CacheKey = Key(sourceVersion),
+                    ProcessId = processId ?? Live.Id,
+                });
+
+            public async ValueTask DisposeAsync()
+            {
+                Live.Kill();
+                Live.Dispose();
+                Host.Dispose();
+                await World.DisposeAsync();
             }
         }
 
