@@ -109,23 +109,8 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
         }
 
         /// <summary>A connected runspace, its workspace's ledger, and another live process whose claims it can be shown.</summary>
-        private sealed class ClaimScene : IAsyncDisposable
+        private sealed record ClaimScene(HexWorld World, HexCost.Emulator.EmulatorProject Project, PsHost Host, HexLedger Ledger, Process Live) : IAsyncDisposable
         {
-            private ClaimScene(HexWorld world, HexCost.Emulator.EmulatorProject project, PsHost host, HexLedger ledger, Process live)
-            {
-                World = world;
-                Project = project;
-                Host = host;
-                Ledger = ledger;
-                Live = live;
-            }
-
-            public HexWorld World { get; }
-            public HexCost.Emulator.EmulatorProject Project { get; }
-            public PsHost Host { get; }
-            public HexLedger Ledger { get; }
-            public Process Live { get; }
-
             public static async Task<ClaimScene> StartAsync()
             {
                 var world = await HexWorld.StartAsync();
