@@ -50,8 +50,9 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             foreach (var (code, text) in outputs) Assert.True(code == 0, text);
             foreach (var p in processes) p.Dispose();
 
-            Assert.Equal(12, world.Stats.RunsCreated);
-            Assert.Equal(0, world.Stats.Throttled429);
+            var both = string.Join("\n---\n", outputs.Select(o => o.text));
+            Assert.True(world.Stats.RunsCreated == 12, $"{world.Stats.RunsCreated} runs created:\n{both}");
+            Assert.True(world.Stats.Throttled429 == 0, $"{world.Stats.Throttled429} x 429:\n{both}");
             var times = world.Stats.RunCreationTimes.OrderBy(t => t).ToList();
             for (var i = 3; i < times.Count; i++) Assert.True(times[i] - times[i - 3] >= TimeSpan.FromSeconds(1), $"4 runs within a second at {times[i - 3]:ss.fff}..{times[i]:ss.fff}");
             var ledger = new HexLedger(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId)).ReadAll();
