@@ -33,6 +33,7 @@ namespace HexCost.Limits
         private readonly TimeProvider _time;
         private readonly Dictionary<RateLimitGroup, WindowGate[]> _gates;
         private TaskCompletionSource<bool> _changed = NewSignal();
+        private long _granted;
         private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
         private bool _disposed;
 
@@ -101,6 +102,7 @@ namespace HexCost.Limits
                                 {
                                     sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", "Permit granted", completed: true));
                                 }
+                                _granted++;
                                 return new RatePermit(this, leases, waited, journalNumber);
                             }
                             eta = blocker!.EarliestRelease;
@@ -266,6 +268,12 @@ namespace HexCost.Limits
         }
 
         /// <summary>Permits free now in the tightest window of <paramref name="group"/>.</summary>
+        /// <summary>Permits handed out since the limiter was made.</summary>
+        internal long Granted
+        {
+            get { lock (_sync) return _granted; }
+        }
+
         public int Available(RateLimitGroup group)
         {
             lock (_sync)

@@ -177,7 +177,8 @@ namespace HexCost.Tests.Core
         }
 
         /// <summary>Advances fake time in steps, recording when each demanded permit is granted. After each step it
-        /// waits (briefly, in real time) only while a permit is free and someone still waits for it.</summary>
+        /// waits (in real time, as long as it takes on a busy machine) while a permit is free and someone still waits for
+        /// it, or while a permit the limiter handed out has not reached its caller yet.</summary>
         private static async Task DrainAsync(HexRateLimiter limiter, FakeTimeProvider time, List<Task<RatePermit>> demand, List<TimeSpan> grants,
             DateTimeOffset start, TimeSpan step, TimeSpan limit)
         {
@@ -185,8 +186,10 @@ namespace HexCost.Tests.Core
             var until = time.GetUtcNow() + limit;
             while (pending.Count > 0 && time.GetUtcNow() < until)
             {
-                var settle = DateTime.UtcNow.AddSeconds(2);
-                while (pending.Any(t => !t.IsCompleted) && limiter.Available(RateLimitGroup.RunProject) > 0 && DateTime.UtcNow < settle)
+                var settle = DateTime.UtcNow.AddSeconds(60);
+                while (DateTime.UtcNow < settle
+                       && ((pending.Any(t => !t.IsCompleted) && limiter.Available(RateLimitGroup.RunProject) > 0)
+                           || limiter.Granted > grants.Count + pending.Count(t => t.IsCompleted)))
                     await Task.WhenAny(Task.WhenAny(pending), Task.Delay(1));
                 foreach (var done in pending.Where(t => t.IsCompleted).ToList())
                 {
