@@ -27,7 +27,6 @@ namespace HexCost.Commands
     [OutputType(typeof(CostReportFile))]
     public sealed class ExportHexCostReportCommand : HexSessionCmdlet
     {
-        private const int PageSize = 100;
         private const string Activity = "Exporting HexCost report";
 
         /// <summary>The HTML file to write (replaced if it exists).</summary>
@@ -142,7 +141,7 @@ namespace HexCost.Commands
             {
                 page++;
                 Progress($"Auditing schedules: page {page}, {auditor.ProjectsAudited} projects so far", 5);
-                if (!TryCollect(AuditPageAsync(auditor, after, data.ProjectTitles, StopToken), "ScheduleAudit", out after, out var failure))
+                if (!TryCollect(auditor.AuditPageAsync(after, resource => RememberTitle(resource, data.ProjectTitles), StopToken), "ScheduleAudit", out after, out var failure))
                 {
                     data.AuditNote = failure;
                     return;
@@ -159,18 +158,11 @@ namespace HexCost.Commands
             data.Findings = auditor.SortedFindings().ToList();
         }
 
-        /// <summary>Audits one page of projects (keeping their titles for the run tables) and returns the next cursor.</summary>
-        private async Task<string?> AuditPageAsync(ScheduleAuditor auditor, string? after, IDictionary<string, string> titles, CancellationToken cancellationToken)
+        /// <summary>Keeps a listed project's title for the run tables and for -ProjectId completion.</summary>
+        private void RememberTitle(ProjectResource resource, IDictionary<string, string> titles)
         {
-            var result = await Account.Client.ListProjectsAsync(PageSize, after, includeArchived: true, includeTrashed: true, includeComponents: false,
-                EventSink, cancellationToken).ConfigureAwait(false);
-            foreach (var resource in (result.Values ?? new List<ProjectResource>()).Where(r => r != null))
-            {
-                Account.ProjectNames.Remember(resource.Id, resource.Title);
-                if (!string.IsNullOrEmpty(resource.Title)) titles[resource.Id] = resource.Title!;
-                await auditor.AuditProjectAsync(resource, cancellationToken).ConfigureAwait(false);
-            }
-            return result.Pagination?.After;
+            Account.ProjectNames.Remember(resource.Id, resource.Title);
+            if (!string.IsNullOrEmpty(resource.Title)) titles[resource.Id] = resource.Title!;
         }
 
         private void CollectPolicy(CostReportData data)

@@ -23,7 +23,6 @@ namespace HexCost.Commands
     [OutputType(typeof(ScheduleFinding))]
     public sealed class GetHexScheduleAuditCommand : HexSessionCmdlet
     {
-        private const int PageSize = 100;
         private ScheduleAuditor? _auditor;
         private bool _piped;
 
@@ -125,22 +124,10 @@ namespace HexCost.Commands
                 page++;
                 EventSink.Progress(new HexProgress(ProgressIds.Paging, "Auditing Hex schedules",
                     $"Page {page}: {_auditor!.ProjectsAudited} projects audited, {_auditor.FindingCount} findings so far"));
-                if (!TryAwait(AuditPageAsync(after, StopToken), null, out after)) return false;
+                if (!TryAwait(_auditor.AuditPageAsync(after, null, StopToken), null, out after)) return false;
             }
             while (!string.IsNullOrEmpty(after));
             return true;
-        }
-
-        /// <summary>Audits one page of projects and returns the cursor of the next; only one page is held at a time.</summary>
-        private async Task<string?> AuditPageAsync(string? after, CancellationToken cancellationToken)
-        {
-            var result = await Account.Client.ListProjectsAsync(PageSize, after, includeArchived: true, includeTrashed: true, includeComponents: false,
-                EventSink, cancellationToken).ConfigureAwait(false);
-            foreach (var resource in (result.Values ?? new List<ProjectResource>()).Where(r => r != null))
-            {
-                await _auditor!.AuditProjectAsync(resource, cancellationToken).ConfigureAwait(false);
-            }
-            return result.Pagination?.After;
         }
 
         private static void ApplyRefreshIntervals(ScheduleAuditOptions options, object? value)

@@ -21,6 +21,7 @@ namespace HexCost.Audit
     /// </summary>
     public sealed partial class ScheduleAuditor
     {
+        private const int ProjectsPageSize = 100;
         private const int RunsPageSize = 100;
         private readonly HexAccount _account;
         private readonly ScheduleAuditOptions _options;
@@ -44,6 +45,21 @@ namespace HexCost.Audit
         public int ProjectsAudited { get; private set; }
 
         public int FindingCount => _findings.Count;
+
+        /// <summary>Lists one page of the workspace (archived and trashed projects included, components not) and audits each
+        /// project on it; returns the cursor of the next page, null after the last. <paramref name="listed"/> sees each
+        /// project before it is audited.</summary>
+        public async Task<string?> AuditPageAsync(string? after, Action<ProjectResource>? listed, CancellationToken cancellationToken)
+        {
+            var page = await _account.Client.ListProjectsAsync(ProjectsPageSize, after, includeArchived: true, includeTrashed: true, includeComponents: false,
+                _sink, cancellationToken).ConfigureAwait(false);
+            foreach (var resource in (page.Values ?? new List<ProjectResource>()).Where(r => r != null))
+            {
+                listed?.Invoke(resource);
+                await AuditProjectAsync(resource, cancellationToken).ConfigureAwait(false);
+            }
+            return page.Pagination?.After;
+        }
 
         /// <summary>Audits one project; returns how many findings it has.</summary>
         public async Task<int> AuditProjectAsync(ProjectResource resource, CancellationToken cancellationToken)
