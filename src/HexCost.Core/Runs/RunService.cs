@@ -166,11 +166,7 @@ namespace HexCost.Runs
                     if (account.TryGetCached(key, out _)) return FlightStep.Cached;
                     if (!reattachFailed && account.OpenTriggerFor(key) != null) return FlightStep.Reattach;
                     claim = account.ClaimFor(key);
-                    var now = account.Time.GetUtcNow();
-                    var otherLive = claim?.ProcessId is int owner && owner != CurrentProcessId() && WriterIsAlive(claim);
-                    return otherLive && now - claim!.At < account.RunOptions.IntentTimeout && now - waitedSince < account.RunOptions.IntentTimeout
-                        ? FlightStep.WaitForOther
-                        : FlightStep.Trigger;
+                    return claim != null && HeldByAnotherLiveProcess(account, claim, waitedSince) ? FlightStep.WaitForOther : FlightStep.Trigger;
                 }, s => s == FlightStep.Trigger
                     ? new LedgerRecord { Type = LedgerRecordTypes.Intent, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, CacheKey = key, SourceVersion = request.SourceVersion, InputParameters = canonical }
                     : null);
@@ -285,8 +281,7 @@ namespace HexCost.Runs
                         if (seen.RunId != null) return IdempotentStep.Existing;
                         if (seen.Type == LedgerRecordTypes.Trigger && seen.Outcome == TriggerOutcomes.Rejected) return IdempotentStep.Trigger;
                         if (searched) return IdempotentStep.Trigger;
-                        var otherLive = seen.ProcessId.HasValue && seen.ProcessId != CurrentProcessId() && WriterIsAlive(seen);
-                        return otherLive && account.Time.GetUtcNow() - seen.At < account.RunOptions.IntentTimeout ? IdempotentStep.WaitForOther : IdempotentStep.Recover;
+                        return HeldByAnotherLiveProcess(account, seen, waitedSince) ? IdempotentStep.WaitForOther : IdempotentStep.Recover;
                     }, s => s == IdempotentStep.Trigger
                         ? new LedgerRecord { Type = LedgerRecordTypes.Intent, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, IdempotencyKey = idempotencyKey, InputParameters = canonical }
                         : null);
@@ -297,7 +292,6 @@ namespace HexCost.Runs
                             sink.Verbose($"The ledger already has run {seen!.RunId} for idempotency key '{idempotencyKey}'; returning it instead of starting another.");
                             return await ExistingAsync(account, seen, wait, requestedAt, sink, cancellationToken).ConfigureAwait(false);
                         case IdempotentStep.WaitForOther:
-                            if (account.Time.GetUtcNow() - waitedSince > account.RunOptions.IntentTimeout) goto case IdempotentStep.Recover;
                             sink.Verbose($"Process {seen!.ProcessId} is triggering idempotency key '{idempotencyKey}'; waiting for its answer.");
                             await Clock.Delay(account.Time, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
                             continue;
@@ -354,10 +348,15 @@ namespace HexCost.Runs
 #endif
         }
 
-        /// <summary>Whether the process that wrote <paramref name="record"/> still runs: its id is live and was not handed to
-        /// a process started after the record was written.</summary>
-        private static bool WriterIsAlive(LedgerRecord record) =>
-            record.ProcessId is int processId && IsAlive(processId, record.At);
+        /// <summary>Whether <paramref name="claim"/> (an Intent or an unanswered Trigger) is another process's that is still
+        /// running (its id not handed to a process started since), younger than IntentTimeout and not waited on for longer:
+        /// then that process will start the run and this one waits for it.</summary>
+        private static bool HeldByAnotherLiveProcess(HexAccount account, LedgerRecord claim, DateTimeOffset waitedSince)
+        {
+            if (claim.ProcessId is not int owner || owner == CurrentProcessId() || !IsAlive(owner, claim.At)) return false;
+            var now = account.Time.GetUtcNow();
+            return now - claim.At < account.RunOptions.IntentTimeout && now - waitedSince < account.RunOptions.IntentTimeout;
+        }
 
         private static bool IsAlive(int processId, DateTimeOffset sinceAtLeast)
         {
