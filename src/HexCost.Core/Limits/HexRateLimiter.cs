@@ -267,13 +267,13 @@ namespace HexCost.Limits
             signal.TrySetResult(true);
         }
 
-        /// <summary>Permits free now in the tightest window of <paramref name="group"/>.</summary>
         /// <summary>Permits handed out since the limiter was made.</summary>
         internal long Granted
         {
             get { lock (_sync) return _granted; }
         }
 
+        /// <summary>Permits free now in the tightest window of <paramref name="group"/>.</summary>
         public int Available(RateLimitGroup group)
         {
             lock (_sync)
