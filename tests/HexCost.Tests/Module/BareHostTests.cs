@@ -54,7 +54,7 @@ namespace HexCost.Tests.Module
                 $ErrorActionPreference = 'Stop'
                 Import-Module $Manifest
                 Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ Read = '600/1m'; Request = '600/1m' } | Out-Null
-                $project = @(Get-HexProject | Where-Object { $_.LastPublishedAt -and -not $_.Title.StartsWith('Failing') })[0]
+                $project = @(Get-HexProject | Where-Object { $_.LastPublishedAt -and -not $_.Title.StartsWith('Failing') -and $_.Title -ne 'Runs until stopped' })[0]
                 $first = $project | Invoke-HexRun -IdempotencyKey 'ns20' -Wait
                 $again = $project | Invoke-HexRun -IdempotencyKey 'ns20' -Wait
                 "idempotent=$($first.RunId -eq $again.RunId) status=$($again.Status)"
@@ -68,8 +68,9 @@ namespace HexCost.Tests.Module
                 "budget=$((Get-HexSpendLimit).WeeklyRunBudget)"
                 "reported=$(@(Get-HexRunReport | Where-Object ProjectId -eq $project.ProjectId).Count)"
                 "report=$((Export-HexCostReport -Path ([System.IO.Path]::Combine($StatePath, 'report.html')) -PassThru).Bytes -gt 1000)"
-                $started = $project | Invoke-HexRun -Force
-                Stop-HexRun -ProjectId $project.ProjectId -RunId $started.RunId -Confirm:$false -ErrorAction SilentlyContinue
+                $endless = @(Get-HexProject | Where-Object Title -eq 'Runs until stopped')[0]
+                $started = $endless | Invoke-HexRun
+                "stopped=$((Stop-HexRun -ProjectId $endless.ProjectId -RunId $started.RunId -Confirm:$false -PassThru).Status)"
                 $resolve = [HexCost.Commands.Infrastructure.ModuleInitializer].GetMethod('Resolve', [System.Reflection.BindingFlags]'NonPublic, Static')
                 $polly = $resolve.Invoke($null, @($null, [System.ResolveEventArgs]::new('Polly.Core, Version=1.0.0.0, Culture=neutral, PublicKeyToken=c8a3ffc3f8f825cc')))
                 "resolvedLoaded=$($polly.Location -eq [Polly.ResiliencePipeline].Assembly.Location)"
@@ -82,11 +83,13 @@ namespace HexCost.Tests.Module
             using var scriptFile = new TempDir();
             var scriptPath = Path.Combine(scriptFile.Path, "ns20.ps1");
             File.WriteAllText(scriptPath, script);
-            var (text, world) = await RunHostProcessAsync("HexCost.ModuleHost", manifest, "--script", scriptPath);
+            // A run that lasts until it is stopped, so Stop-HexRun never races its end.
+            var (text, world) = await RunHostProcessAsync("HexCost.ModuleHost", manifest,
+                w => w.NewProject("Runs until stopped", p => p.RunDurationOverride = System.Threading.Timeout.InfiniteTimeSpan), "--script", scriptPath);
             await using (world)
             {
                 foreach (var line in new[] { "idempotent=True status=COMPLETED", "listed=COMPLETED", "findings=True", "balances=True", "imported=1",
-                             "budget=100", "reported=1", "report=True", "resolvedLoaded=True", "resolvedShipped=True", "resolvedUnknown=True" })
+                             "budget=100", "reported=1", "report=True", "stopped=KILLED", "resolvedLoaded=True", "resolvedShipped=True", "resolvedUnknown=True" })
                     Assert.Contains(line, text);
                 Assert.Equal(2, world.Stats.RunsCreated);
                 Assert.Contains($"loaded HexCost.Core 0.1.0.0 from {Repo.ModuleBin("netstandard2.0")}", text);
@@ -107,11 +110,12 @@ namespace HexCost.Tests.Module
             Assert.Equal(after, HexCost.Api.HexApiClient.WithTls12(before));
         }
 
-        private static async Task<(string Text, HexWorld World)> RunHostProcessAsync(string host, string manifestPath, params string[] extra)
+        private static async Task<(string Text, HexWorld World)> RunHostProcessAsync(string host, string manifestPath, Action<HexWorld>? prepare, params string[] extra)
         {
             var world = await HexWorld.StartAsync();
             try
             {
+                prepare?.Invoke(world);
                 var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
                 var hostDll = Path.Combine(Repo.Root, "tests", host, "bin", configuration, "net10.0", host + ".dll");
                 Assert.True(File.Exists(hostDll), hostDll + " is not built");
@@ -141,7 +145,7 @@ namespace HexCost.Tests.Module
 
         private static async Task RunHostAsync(string host, string manifestPath)
         {
-            var (text, world) = await RunHostProcessAsync(host, manifestPath, "--preload-pwsh76");
+            var (text, world) = await RunHostProcessAsync(host, manifestPath, null, "--preload-pwsh76");
             await using var _ = world;
             Assert.Contains("second=COMPLETED fromCache=True sameRun=True", text);
             Assert.DoesNotContain(world.Emulator.Token, text);
