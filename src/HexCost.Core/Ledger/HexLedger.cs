@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text;
 using System.Text.Json;
-using System.Threading;
 using HexCost.Api;
 
 namespace HexCost.Ledger
@@ -64,7 +63,7 @@ namespace HexCost.Ledger
             if (record == null) throw new ArgumentNullException(nameof(record));
             lock (_appendSync)
             {
-                using (AcquireFileLock()) AppendLocked(record);
+                using (StateFiles.AcquireLock(_lockPath, "ledger")) AppendLocked(record);
             }
         }
 
@@ -74,7 +73,7 @@ namespace HexCost.Ledger
         {
             lock (_appendSync)
             {
-                using (AcquireFileLock()) return decide(AppendLocked);
+                using (StateFiles.AcquireLock(_lockPath, "ledger")) return decide(AppendLocked);
             }
         }
 
@@ -151,29 +150,6 @@ namespace HexCost.Ledger
             catch (ArgumentException)
             {
                 return null;
-            }
-        }
-
-        private IDisposable AcquireFileLock()
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            var delay = 1;
-            while (true)
-            {
-                try
-                {
-                    return new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-                }
-                catch (IOException) when (DateTime.UtcNow < deadline)
-                {
-                    Thread.Sleep(delay);
-                    delay = Math.Min(delay * 2, 50);
-                }
-                catch (IOException ex)
-                {
-                    throw new HexException(HexErrorKind.StateCorrupt,
-                        $"The ledger lock {_lockPath} stayed taken for 30 s. Another HexCost process may be stuck; end it, or remove the lock file if no HexCost process runs.", ex);
-                }
             }
         }
     }

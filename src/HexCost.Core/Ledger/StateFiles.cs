@@ -1,5 +1,7 @@
 using System;
 using System.IO;
+using System.Threading;
+using HexCost.Api;
 
 namespace HexCost.Ledger
 {
@@ -24,6 +26,31 @@ namespace HexCost.Ledger
                 safe[i] = char.IsLetterOrDigit(c) || c == '-' || c == '_' ? c : '_';
             }
             return Path.Combine(root, "workspaces", new string(safe));
+        }
+
+        /// <summary>Takes the cross-process lock <paramref name="lockPath"/> (a file held open exclusively), waiting up to 30 s
+        /// for another process to let go; dispose the result to release it. <paramref name="what"/> names it in the error.</summary>
+        public static IDisposable AcquireLock(string lockPath, string what)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            var delay = 1;
+            while (true)
+            {
+                try
+                {
+                    return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+                }
+                catch (IOException) when (DateTime.UtcNow < deadline)
+                {
+                    Thread.Sleep(delay);
+                    delay = Math.Min(delay * 2, 50);
+                }
+                catch (IOException ex)
+                {
+                    throw new HexException(HexErrorKind.StateCorrupt,
+                        $"The {what} lock {lockPath} stayed taken for 30 s. Another HexCost process may be stuck; end it, or remove the lock file if no HexCost process runs.", ex);
+                }
+            }
         }
 
         public static void RestrictToOwner(string path, bool isDirectory)

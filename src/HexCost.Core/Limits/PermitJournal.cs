@@ -43,7 +43,7 @@ namespace HexCost.Limits
         public T Exclusive<T>(DateTimeOffset now, IRemote remote, Func<(T Result, RequestKind? Taken)> take, out long? number)
         {
             number = null;
-            using (AcquireLock())
+            using (HexCost.Ledger.StateFiles.AcquireLock(_lockPath, "permit journal"))
             {
                 foreach (var file in CurrentFiles(now)) ReadNew(file, remote);
                 var (result, taken) = take();
@@ -59,7 +59,7 @@ namespace HexCost.Limits
         /// <summary>Our permit <paramref name="number"/> got its response at <paramref name="at"/>: others count it from then.</summary>
         public void Answered(long number, DateTimeOffset at)
         {
-            using (AcquireLock()) Append(at, "D " + number.ToString(CultureInfo.InvariantCulture));
+            using (HexCost.Ledger.StateFiles.AcquireLock(_lockPath, "permit journal")) Append(at, "D " + number.ToString(CultureInfo.InvariantCulture));
         }
 
         private IEnumerable<string> CurrentFiles(DateTimeOffset now)
@@ -122,24 +122,6 @@ namespace HexCost.Limits
             // Our own line needs no reading back, provided nothing unread stands before it.
             var before = stream.Position - line.Length;
             if (_offsets.TryGetValue(path, out var offset) ? offset == before : before == 0) _offsets[path] = stream.Position;
-        }
-
-        private IDisposable AcquireLock()
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            var delay = 1;
-            while (true)
-            {
-                try
-                {
-                    return new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-                }
-                catch (IOException) when (DateTime.UtcNow < deadline)
-                {
-                    Thread.Sleep(delay);
-                    delay = Math.Min(delay * 2, 20);
-                }
-            }
         }
     }
 }
