@@ -116,24 +116,9 @@ namespace HexCost.Tests.Module
             try
             {
                 prepare?.Invoke(world);
-                var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-                var hostDll = Path.Combine(Repo.Root, "tests", host, "bin", configuration, "net10.0", host + ".dll");
-                Assert.True(File.Exists(hostDll), hostDll + " is not built");
-
-                var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-                foreach (var arg in new[] { hostDll, manifestPath, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path }.Concat(extra))
-                    start.ArgumentList.Add(arg);
-                using var process = Process.Start(start)!;
-                var output = process.StandardOutput.ReadToEndAsync();
-                var errors = process.StandardError.ReadToEndAsync();
-                var exited = process.WaitForExitAsync();
-                if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromMinutes(2))) != exited)
-                {
-                    process.Kill(entireProcessTree: true);
-                    Assert.Fail("the host did not finish within 2 minutes");
-                }
-                var text = await output + await errors;
-                Assert.True(process.ExitCode == 0, text);
+                using var process = ModuleHostProcess.Start(world, manifestPath, host, extra);
+                var (exitCode, text) = await ModuleHostProcess.OutputAsync(process, TimeSpan.FromMinutes(2));
+                Assert.True(exitCode == 0, text);
                 return (text, world);
             }
             catch

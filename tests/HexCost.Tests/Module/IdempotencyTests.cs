@@ -86,15 +86,7 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
     $run = Invoke-HexRun -ProjectId $_ -IdempotencyKey ""$_-2026112310""
     ""run $($run.ProjectId) $($run.RunId) fromCache=$($run.FromCache)""
 }");
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-            var hostDll = Path.Combine(Repo.Root, "tests", "HexCost.ModuleHost", "bin", configuration, "net10.0", "HexCost.ModuleHost.dll");
-
-            Process Start()
-            {
-                var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-                foreach (var a in new[] { hostDll, Repo.Manifest, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path, "--script", script }) info.ArgumentList.Add(a);
-                return Process.Start(info)!;
-            }
+            Process Start() => ModuleHostProcess.Start(world, Repo.Manifest, extra: new[] { "--script", script });
 
             using (var doomed = Start())
             {
@@ -110,10 +102,8 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             foreach (var attempt in new[] { "rerun", "rerun again" })
             {
                 using var rerun = Start();
-                var output = await rerun.StandardOutput.ReadToEndAsync();
-                var errors = await rerun.StandardError.ReadToEndAsync();
-                await rerun.WaitForExitAsync();
-                Assert.True(rerun.ExitCode == 0, attempt + ": " + output + errors);
+                var (exitCode, output) = await ModuleHostProcess.OutputAsync(rerun, TimeSpan.FromMinutes(2));
+                Assert.True(exitCode == 0, attempt + ": " + output);
                 Assert.Equal(8, output.Split('\n').Count(l => l.StartsWith("run ")));
             }
             Assert.Equal(8, world.Stats.RunsCreated);

@@ -31,26 +31,17 @@ $ErrorActionPreference = 'Stop'
 Import-Module $Manifest
 Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ RunProject = '3/1s'; Read = '600/1m'; Request = '600/1m' }
 '" + string.Join("','", projects.Skip(half * 6).Take(6).Select(p => p.Id)) + @"' | ForEach-Object { $r = Invoke-HexRun -ProjectId $_; ""run $($r.RunId)"" }";
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-            var hostDll = Path.Combine(Repo.Root, "tests", "HexCost.ModuleHost", "bin", configuration, "net10.0", "HexCost.ModuleHost.dll");
             var processes = Enumerable.Range(0, 2).Select(half =>
             {
                 var file = Path.Combine(world.State.Path, $"half{half}.ps1");
                 File.WriteAllText(file, Script(half));
-                var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-                foreach (var a in new[] { hostDll, Repo.Manifest, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path, "--script", file }) info.ArgumentList.Add(a);
-                return Process.Start(info)!;
+                return ModuleHostProcess.Start(world, Repo.Manifest, extra: new[] { "--script", file });
             }).ToList();
-            var outputs = await Task.WhenAll(processes.Select(async p =>
-            {
-                var text = await p.StandardOutput.ReadToEndAsync() + await p.StandardError.ReadToEndAsync();
-                await p.WaitForExitAsync();
-                return (p.ExitCode, text);
-            }));
+            var outputs = await Task.WhenAll(processes.Select(p => ModuleHostProcess.OutputAsync(p, TimeSpan.FromMinutes(2))));
             foreach (var (code, text) in outputs) Assert.True(code == 0, text);
             foreach (var p in processes) p.Dispose();
 
-            var both = string.Join("\n---\n", outputs.Select(o => o.text));
+            var both = string.Join("\n---\n", outputs.Select(o => o.Text));
             Assert.True(world.Stats.RunsCreated == 12, $"{world.Stats.RunsCreated} runs created:\n{both}");
             Assert.True(world.Stats.Throttled429 == 0, $"{world.Stats.Throttled429} x 429:\n{both}");
             var times = world.Stats.RunCreationTimes.OrderBy(t => t).ToList();
@@ -159,22 +150,10 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
 $go = [System.IO.Path]::Combine($StatePath, 'go')
 while (-not [System.IO.File]::Exists($go)) { [System.Threading.Thread]::Sleep(5) }
 1..12 | ForEach-Object { $r = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion ""v$_""; ""run v$_ $($r.RunId)"" }";
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-            var hostDll = Path.Combine(Repo.Root, "tests", "HexCost.ModuleHost", "bin", configuration, "net10.0", "HexCost.ModuleHost.dll");
             var file = Path.Combine(world.State.Path, "same.ps1");
             File.WriteAllText(file, script);
-            var processes = Enumerable.Range(0, 2).Select(_ =>
-            {
-                var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-                foreach (var a in new[] { hostDll, Repo.Manifest, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path, "--script", file }) info.ArgumentList.Add(a);
-                return Process.Start(info)!;
-            }).ToList();
-            var outputs = processes.Select(async p =>
-            {
-                var text = await p.StandardOutput.ReadToEndAsync() + await p.StandardError.ReadToEndAsync();
-                await p.WaitForExitAsync();
-                return (p.ExitCode, text);
-            }).ToList();
+            var processes = Enumerable.Range(0, 2).Select(_ => ModuleHostProcess.Start(world, Repo.Manifest, extra: new[] { "--script", file })).ToList();
+            var outputs = processes.Select(p => ModuleHostProcess.OutputAsync(p, TimeSpan.FromMinutes(2))).ToList();
             // Both wait, connected, for this file, so their first requests meet.
             var deadline = DateTime.UtcNow.AddMinutes(1);
             while (Directory.GetFiles(world.State.Path, "ready-*").Length < 2 && DateTime.UtcNow < deadline && processes.All(p => !p.HasExited))
@@ -185,7 +164,7 @@ while (-not [System.IO.File]::Exists($go)) { [System.Threading.Thread]::Sleep(5)
             foreach (var p in processes) p.Dispose();
 
             Assert.Equal(12, world.Stats.RunsCreated);
-            var runIds = results.Select(r => r.text.Split('\n').Where(l => l.StartsWith("run v")).Select(l => l.Trim()).OrderBy(l => l, StringComparer.Ordinal).ToList()).ToList();
+            var runIds = results.Select(r => r.Text.Split('\n').Where(l => l.StartsWith("run v")).Select(l => l.Trim()).OrderBy(l => l, StringComparer.Ordinal).ToList()).ToList();
             Assert.Equal(12, runIds[0].Count);
             Assert.Equal(runIds[0], runIds[1]);
         }
