@@ -146,7 +146,7 @@ namespace HexCost.Limits
         /// HTTP attempt timeout is 100 s, so this outlasts any answer it could still get.</summary>
         public static readonly TimeSpan RemoteAnswerTimeout = TimeSpan.FromMinutes(2);
 
-        private readonly Dictionary<string, List<(WindowGate Gate, PendingRelease Pending)>> _remoteOpen = new Dictionary<string, List<(WindowGate, PendingRelease)>>(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<ForeignHold>> _remoteOpen = new Dictionary<string, List<ForeignHold>>(StringComparer.Ordinal);
 
         /// <summary>Reads what other processes took since the last look (at start: the last hours). Returns how many.</summary>
         public int CatchUp()
@@ -165,18 +165,11 @@ namespace HexCost.Limits
         private void RemoteTaken(string key, DateTimeOffset at, RequestKind kind)
         {
             var now = _time.GetUtcNow();
-            var held = new List<(WindowGate, PendingRelease)>();
+            var held = new List<ForeignHold>();
             foreach (var gate in GroupsOf(kind).SelectMany(g => _gates[g]))
             {
                 var until = at + RemoteAnswerTimeout + gate.Window.Window + Slack(gate.Window.Window);
-                if (until <= now) continue;
-                var lease = gate.Limiter.AttemptAcquire(1);
-                if (!lease.IsAcquired)
-                {
-                    lease.Dispose();
-                    continue;
-                }
-                held.Add((gate, ScheduleRelease(gate, lease, until - now, until)));
+                if (until > now) held.Add(Hold(gate, until, now));
             }
             _remoteOpen[key] = held;
         }
@@ -186,15 +179,63 @@ namespace HexCost.Limits
             if (!_remoteOpen.TryGetValue(key, out var held)) return;
             _remoteOpen.Remove(key);
             var now = _time.GetUtcNow();
-            foreach (var (gate, pending) in held)
+            var freed = false;
+            foreach (var hold in held)
             {
-                if (!gate.Pending.Contains(pending)) continue;
+                var gate = hold.Gate;
                 var until = at + gate.Window.Window + Slack(gate.Window.Window);
-                pending.Timer?.Dispose();
-                gate.Pending.Remove(pending);
-                if (until <= now) pending.Lease.Dispose();
-                else ScheduleRelease(gate, pending.Lease, until - now, until);
+                if (hold.Pending == null)
+                {
+                    if (until <= now) gate.Owed.Remove(hold);
+                    else hold.Until = until;
+                    continue;
+                }
+                if (!gate.Pending.Remove(hold.Pending)) continue;
+                hold.Pending.Timer?.Dispose();
+                if (until <= now) freed |= Free(gate, hold.Pending.Lease, now);
+                else hold.Pending = ScheduleRelease(gate, hold.Pending.Lease, until - now, until);
             }
+            if (freed)
+            {
+                var signal = _changed;
+                _changed = NewSignal();
+                signal.TrySetResult(true);
+            }
+        }
+
+        /// <summary>Counts a permit this process did not take (another process's, or one the ledger recorded) in
+        /// <paramref name="gate"/> until <paramref name="until"/>: in a free slot, else in the next slot to free. A window that
+        /// is already full must still count it, or it would grant that slot again when its own permits end.</summary>
+        private ForeignHold Hold(WindowGate gate, DateTimeOffset until, DateTimeOffset now)
+        {
+            var hold = new ForeignHold(gate, until);
+            var lease = gate.Limiter.AttemptAcquire(1);
+            if (lease.IsAcquired)
+            {
+                hold.Pending = ScheduleRelease(gate, lease, until - now, until);
+            }
+            else
+            {
+                lease.Dispose();
+                gate.Owed.Add(hold);
+            }
+            return hold;
+        }
+
+        /// <summary>A slot of <paramref name="gate"/> ends its hold: the first foreign permit still owed a slot takes it;
+        /// else the permit is returned. True when a permit became free.</summary>
+        private bool Free(WindowGate gate, RateLimitLease lease, DateTimeOffset now)
+        {
+            gate.Owed.RemoveAll(h => h.Until <= now);
+            if (gate.Owed.Count > 0)
+            {
+                var hold = gate.Owed[0];
+                gate.Owed.RemoveAt(0);
+                hold.Pending = ScheduleRelease(gate, lease, hold.Until - now, hold.Until);
+                return false;
+            }
+            lease.Dispose();
+            return true;
         }
 
         private sealed class Remote : PermitJournal.IRemote
@@ -241,14 +282,7 @@ namespace HexCost.Limits
                 foreach (var gate in _gates[group])
                 {
                     var releaseAt = respondedAt + gate.Window.Window + Slack(gate.Window.Window);
-                    if (releaseAt <= now) continue;
-                    var lease = gate.Limiter.AttemptAcquire(1);
-                    if (!lease.IsAcquired)
-                    {
-                        lease.Dispose();
-                        continue;
-                    }
-                    ScheduleRelease(gate, lease, releaseAt - now, releaseAt);
+                    if (releaseAt > now) Hold(gate, releaseAt, now);
                 }
             }
         }
@@ -329,8 +363,8 @@ namespace HexCost.Limits
                     return;
                 }
                 if (!gate.Pending.Remove(pending)) return;
-                pending.Lease.Dispose();
                 pending.Timer?.Dispose();
+                if (!Free(gate, pending.Lease, _time.GetUtcNow())) return;
                 signal = _changed;
                 _changed = NewSignal();
             }
@@ -352,6 +386,7 @@ namespace HexCost.Limits
                         pending.Lease.Dispose();
                     }
                     gate.Pending.Clear();
+                    gate.Owed.Clear();
                     gate.Limiter.Dispose();
                 }
                 signal = _changed;
@@ -390,7 +425,24 @@ namespace HexCost.Limits
             public RateWindow Window { get; }
             public ConcurrencyLimiter Limiter { get; }
             public List<PendingRelease> Pending { get; } = new List<PendingRelease>();
+            /// <summary>Foreign permits counted while the window was full, waiting for the next slot to free.</summary>
+            public List<ForeignHold> Owed { get; } = new List<ForeignHold>();
             public DateTimeOffset? EarliestRelease => Pending.Count == 0 ? (DateTimeOffset?)null : Pending.Min(p => p.At);
+        }
+
+        /// <summary>A permit this process did not take, counted in one window until <see cref="Until"/>.</summary>
+        internal sealed class ForeignHold
+        {
+            public ForeignHold(WindowGate gate, DateTimeOffset until)
+            {
+                Gate = gate;
+                Until = until;
+            }
+
+            public WindowGate Gate { get; }
+            public DateTimeOffset Until { get; set; }
+            /// <summary>The slot it holds; null while it is owed one.</summary>
+            public PendingRelease? Pending { get; set; }
         }
 
         internal sealed class PendingRelease

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using HexCost.Limits;
 using Microsoft.Extensions.Time.Testing;
+using HexCost.Tests.Infrastructure;
 using Xunit;
 
 namespace HexCost.Tests.Core
@@ -174,6 +175,41 @@ namespace HexCost.Tests.Core
             Assert.Equal(4, limiter.Available(RateLimitGroup.Request));
             time.Advance(Hold(TimeSpan.FromMinutes(1)));
             (await blocked.WaitAsync(Guard)).Dispose();
+        }
+
+        /// <summary>
+        /// Two processes share one state directory. Their clocks differ by a few milliseconds (timers never fire at the same
+        /// instant), so A can free B's permits and take one while B, whose own window is still full, reads A's take: B must
+        /// count it once its own permits free, and then grant one permit fewer.
+        /// </summary>
+        [Fact]
+        public async Task A_permit_another_process_took_while_this_window_was_full_is_still_counted()
+        {
+            using var state = new TempDir();
+            var start = new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero);
+            var timeB = new FakeTimeProvider(start);
+            var timeA = new FakeTimeProvider(start + TimeSpan.FromMilliseconds(5));
+            using var b = new HexRateLimiter(Limits("3/1s"), timeB) { Journal = new PermitJournal(state.Path) };
+            using var a = new HexRateLimiter(Limits("3/1s"), timeA) { Journal = new PermitJournal(state.Path) };
+            for (var i = 0; i < 3; i++) (await b.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
+            Assert.Equal(3, a.CatchUp());
+
+            void Advance(TimeSpan by)
+            {
+                timeA.Advance(by);
+                timeB.Advance(by);
+            }
+            Advance(Hold(TimeSpan.FromSeconds(1)) - TimeSpan.FromMilliseconds(1)); // A's holds of B's permits end; B's own do not yet
+            using var taken = await a.AcquireAsync(RequestKind.RunProject, null, default).WaitAsync(Guard);
+            var waiting = Enumerable.Range(0, 3).Select(_ => b.AcquireAsync(RequestKind.RunProject, null, default)).ToList();
+            Assert.All(waiting, t => Assert.False(t.IsCompleted));
+
+            Advance(TimeSpan.FromMilliseconds(2)); // B's own permits end
+            var settle = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < settle && (b.Available(RateLimitGroup.RunProject) > 0 || b.Granted > 3 + waiting.Count(t => t.IsCompleted)))
+                await Task.WhenAny(Task.WhenAny(waiting), Task.Delay(1));
+            Assert.Equal(2, waiting.Count(t => t.IsCompleted));
+            foreach (var permit in waiting.Where(t => t.IsCompleted)) (await permit).Dispose();
         }
 
         /// <summary>Advances fake time in steps, recording when each demanded permit is granted. After each step it
