@@ -83,7 +83,13 @@ Describe 'Safety' -Tag 'CI' {
             Get-HexSpendLimit -History
             Get-HexRunReport
             Export-HexCostReport -Path $report -PassThru -Confirm:$false
-            Connect-Hex -Token (ConvertTo-SecureString -String ('hxtw_' + ('1' * 96)) -AsPlainText -Force) -BaseUri $emulator.BaseUri -StatePath (New-HexTestStatePath -Root $TestDrive)
+            # A wrong token is a terminating error (HexAuthFailed): its record is checked like the others.
+            try {
+                Connect-Hex -Token (ConvertTo-SecureString -String ('hxtw_' + ('1' * 96)) -AsPlainText -Force) -BaseUri $emulator.BaseUri -StatePath (New-HexTestStatePath -Root $TestDrive)
+            }
+            catch {
+                $_
+            }
         } *>&1)
 
         @($records | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Count | Should -BeGreaterThan 0

@@ -71,7 +71,7 @@ namespace HexCost.Tests.Module
                 $endless = @(Get-HexProject | Where-Object Title -eq 'Runs until stopped')[0]
                 $started = $endless | Invoke-HexRun
                 "stopped=$((Stop-HexRun -ProjectId $endless.ProjectId -RunId $started.RunId -Confirm:$false -PassThru).Status)"
-                $resolve = [HexCost.Commands.Infrastructure.ModuleInitializer].GetMethod('Resolve', [System.Reflection.BindingFlags]'NonPublic, Static')
+                $resolve = [HexCost.Commands.Loading.DependencyLoader].GetMethod('Resolve', [System.Reflection.BindingFlags]'NonPublic, Static')
                 $polly = $resolve.Invoke($null, @($null, [System.ResolveEventArgs]::new('Polly.Core, Version=1.0.0.0, Culture=neutral, PublicKeyToken=c8a3ffc3f8f825cc')))
                 "resolvedLoaded=$($polly.Location -eq [Polly.ResiliencePipeline].Assembly.Location)"
                 $options = $resolve.Invoke($null, @($null, [System.ResolveEventArgs]::new('Microsoft.Extensions.Options, Version=99.0.0.0')))
@@ -135,12 +135,22 @@ namespace HexCost.Tests.Module
             Assert.Contains("second=COMPLETED fromCache=True sameRun=True", text);
             Assert.DoesNotContain(world.Emulator.Token, text);
             Assert.Equal(1, world.Stats.RunsCreated);
-            // HexCost's dependencies load into its own context from deps/, whatever the host already has.
-            var deps = Path.Combine(Path.GetDirectoryName(manifestPath)!, manifestPath == Repo.Manifest ? Path.Combine("module", "bin") : "bin", "net8.0", "deps");
-            Assert.Contains($"loaded Polly.Core 8.0.0.0 from {deps}", text);
-            Assert.Contains($"loaded Microsoft.Extensions.Caching.Memory 8.0.0.0 from {deps}{Path.DirectorySeparatorChar}Microsoft.Extensions.Caching.Memory.dll into HexCost", text);
+            // HexCost's own assemblies load where PowerShell finds types; its third-party dependencies into its own context
+            // from deps/, unless the host itself carries a version at least as new (which binds, as .NET's default does).
+            var bin = Path.Combine(Path.GetDirectoryName(manifestPath)!, manifestPath == Repo.Manifest ? Path.Combine("module", "bin") : "bin", "net8.0");
+            var deps = Path.Combine(bin, "deps");
+            Assert.Contains($"loaded HexCost.Core 0.1.0.0 from {bin}{Path.DirectorySeparatorChar}HexCost.Core.dll into Default", text);
+            Assert.Contains($"loaded Polly.Core 8.0.0.0 from {deps}{Path.DirectorySeparatorChar}Polly.Core.dll into HexCost", text);
             Assert.Contains("System.Text.Json 10.0.0.0 from " + Path.GetDirectoryName(typeof(object).Assembly.Location), text);
-            if (host.EndsWith("Pwsh76")) Assert.Contains("loaded System.Threading.RateLimiting 10.0.0.0", text);      // pwsh's own copy stays
+            if (host.EndsWith("Pwsh76"))
+            {
+                Assert.Contains("loaded System.Threading.RateLimiting 10.0.0.0", text);        // the host's newer copies bind
+                Assert.Contains("loaded Microsoft.Extensions.Caching.Memory 10.0.0.0", text);
+            }
+            else
+            {
+                Assert.Contains($"loaded Microsoft.Extensions.Caching.Memory 8.0.0.0 from {deps}{Path.DirectorySeparatorChar}Microsoft.Extensions.Caching.Memory.dll into HexCost", text);
+            }
             if (host.EndsWith("Conflict")) Assert.Contains("loaded Microsoft.Extensions.Caching.Memory 6.0.0.0", text); // another module's older copy stays
         }
     }
