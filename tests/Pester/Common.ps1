@@ -5,8 +5,9 @@
 #     AfterAll  { Stop-HexEmulator -Emulator $emulator }
 #
 # Environment:
-#   HEXCOST_MODULE_PATH    the module to test (a .psd1, or a folder holding HexCost.psd1, e.g. module/HexCost
-#                          from ./build.ps1 -Task Package); default: HexCost.psd1 at the repository root.
+#   HEXCOST_MODULE_PATH    the module to test: a .psd1, a folder holding HexCost.psd1 (e.g. module/HexCost), or the
+#                          name HexCost (the installed module, found on PSModulePath); default: HexCost.psd1 at the
+#                          repository root.
 #   HEXCOST_CONFIGURATION  Debug or Release: which build of the emulator to run (build.ps1 sets it).
 # Works on Windows PowerShell 5.1 and PowerShell 7.4+.
 
@@ -51,9 +52,17 @@ function Get-HexCostRepoRoot {
 }
 
 function Get-HexCostManifestPath {
+    # What Import-Module gets: HEXCOST_MODULE_PATH as a path (a .psd1, or a folder holding HexCost.psd1), the bare name
+    # HexCost (the module installed on PSModulePath, as a gallery user has it), or else the repository's HexCost.psd1.
     $path = $env:HEXCOST_MODULE_PATH
     if ([string]::IsNullOrWhiteSpace($path)) {
         return (Join-Path (Get-HexCostRepoRoot) 'HexCost.psd1')
+    }
+    if ($path -eq 'HexCost') {
+        if (-not (Get-Module -ListAvailable -Name 'HexCost')) {
+            throw "HEXCOST_MODULE_PATH is 'HexCost', but no module of that name is installed on PSModulePath ($env:PSModulePath)."
+        }
+        return 'HexCost'
     }
     if (Test-Path -LiteralPath $path -PathType Container) {
         $path = Join-Path $path 'HexCost.psd1'

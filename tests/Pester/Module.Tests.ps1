@@ -7,8 +7,9 @@ BeforeDiscovery {
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
-    $manifestPath = Get-HexCostManifestPath
     $module = Import-HexCostUnderTest
+    # The manifest that was imported (HEXCOST_MODULE_PATH may name the installed module instead of a path).
+    $manifestPath = Join-Path $module.ModuleBase 'HexCost.psd1'
     $commonParameters = @([System.Management.Automation.Cmdlet]::CommonParameters) + @([System.Management.Automation.Cmdlet]::OptionalCommonParameters)
 
     function Get-HelpText {
