@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -40,6 +41,23 @@ public sealed class HexEmulator : IAsyncDisposable
 
     internal Endpoints Endpoints { get; }
 
+    /// <summary>The emulator's own counters as JSON, for tests in another process (a Pester test in pwsh): GET, no token,
+    /// outside the API (not counted, never throttled).</summary>
+    public const string StatsPath = "/_emulator/stats";
+
+    private Task WriteStatsAsync(HttpContext ctx)
+    {
+        ctx.Response.ContentType = "application/json";
+        return ctx.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new
+        {
+            Stats.TotalRequests,
+            Stats.RunsCreated,
+            Stats.Throttled429,
+            Stats.Kernel503,
+            Stats.RequestsByOperation,
+        }));
+    }
+
     public static async Task<HexEmulator> StartAsync(EmulatorOptions? options = null, CancellationToken ct = default)
     {
         options ??= new EmulatorOptions();
@@ -55,7 +73,7 @@ public sealed class HexEmulator : IAsyncDisposable
         var app = builder.Build();
 
         var emulator = new HexEmulator(app, options);
-        app.Run(emulator.Endpoints.HandleAsync);
+        app.Run(ctx => ctx.Request.Path.Value == StatsPath ? emulator.WriteStatsAsync(ctx) : emulator.Endpoints.HandleAsync(ctx));
         try
         {
             await app.StartAsync(ct);

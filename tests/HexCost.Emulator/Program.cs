@@ -18,6 +18,14 @@ internal static class Program
           --pending-ms N       PENDING time of a run (default 200)
           --run-ms N           RUNNING time of a run (default 1000)
           --no-rate-limits     never answer 429
+          --runs-per-minute N  RunProject limit of the short window (default 20)
+          --run-minute-ms N    length of that window (default 60000)
+          --runs-per-hour N    RunProject limit of the long window (default 60)
+          --run-hour-ms N      length of that window (default 3600000)
+          --requests-per-minute N  limit of every request (default 60)
+          --request-minute-ms N    length of that window (default 60000)
+          --reads-per-minute N     limit of the "hex-api" reads (default 30; 1800 an hour)
+        GET /_emulator/stats answers the emulator's counters (requests by operation, runs created, 429s) as JSON.
           --no-queried-tables  not an Enterprise workspace: GetQueriedTables answers 403
         """;
 
@@ -39,6 +47,13 @@ internal static class Program
                     case "--pending-ms": options.PendingDuration = TimeSpan.FromMilliseconds(NextInt()); break;
                     case "--run-ms": options.RunDuration = TimeSpan.FromMilliseconds(NextInt()); break;
                     case "--no-rate-limits": options.RateLimitsEnabled = false; break;
+                    case "--runs-per-minute": options.RunsPerMinute = NextInt(); break;
+                    case "--run-minute-ms": options.RunMinuteWindow = TimeSpan.FromMilliseconds(NextInt()); break;
+                    case "--runs-per-hour": options.RunsPerHour = NextInt(); break;
+                    case "--run-hour-ms": options.RunHourWindow = TimeSpan.FromMilliseconds(NextInt()); break;
+                    case "--requests-per-minute": options.RequestsPerWindow = NextInt(); break;
+                    case "--request-minute-ms": options.RequestWindow = TimeSpan.FromMilliseconds(NextInt()); break;
+                    case "--reads-per-minute": options.ReadsPerMinute = NextInt(); break;
                     case "--no-queried-tables": options.QueriedTablesAvailable = false; break;
                     case "-h" or "--help":
                         Console.WriteLine(Usage);
