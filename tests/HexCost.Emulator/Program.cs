@@ -25,6 +25,8 @@ internal static class Program
           --requests-per-minute N  limit of every request (default 60)
           --request-minute-ms N    length of that window (default 60000)
           --reads-per-minute N     limit of the "hex-api" reads (default 30; 1800 an hour)
+          --max-kernels N      live runs per user before RunProject answers 503 (default 25)
+          --token-role ROLE    the token user's role (default ADMIN; e.g. EDITOR, which may not list AI threads)
         GET /_emulator/stats answers the emulator's counters (requests by operation, runs created, 429s) as JSON.
           --no-queried-tables  not an Enterprise workspace: GetQueriedTables answers 403
         """;
@@ -32,6 +34,7 @@ internal static class Program
     public static async Task<int> Main(string[] args)
     {
         var options = new EmulatorOptions { Port = 5080 };
+        string? tokenRole = null;
         try
         {
             for (var i = 0; i < args.Length; i++)
@@ -54,6 +57,8 @@ internal static class Program
                     case "--requests-per-minute": options.RequestsPerWindow = NextInt(); break;
                     case "--request-minute-ms": options.RequestWindow = TimeSpan.FromMilliseconds(NextInt()); break;
                     case "--reads-per-minute": options.ReadsPerMinute = NextInt(); break;
+                    case "--max-kernels": options.MaxKernels = NextInt(); break;
+                    case "--token-role": tokenRole = Next(); break;
                     case "--no-queried-tables": options.QueriedTablesAvailable = false; break;
                     case "-h" or "--help":
                         Console.WriteLine(Usage);
@@ -82,6 +87,7 @@ internal static class Program
         try
         {
             emulator = await HexEmulator.StartAsync(options);
+            if (tokenRole != null) emulator.Workspace.SetUser(emulator.Workspace.TokenUser with { Role = tokenRole });
         }
         catch (IOException e)
         {

@@ -185,7 +185,9 @@ function Start-HexEmulator {
         [int] $RunMilliseconds = 200,
         [int] $PendingMilliseconds = 20,
         [string[]] $ExtraArguments = @(),
-        [int] $TimeoutSeconds = 0
+        [int] $TimeoutSeconds = 0,
+        # Answer 429 beyond the emulator's windows (set them with -ExtraArguments, e.g. '--runs-per-minute', '3').
+        [switch] $RateLimited
     )
     $root = Get-HexCostRepoRoot
     $project = Join-Path (Join-Path $root 'tests') 'HexCost.Emulator'
@@ -202,8 +204,11 @@ function Start-HexEmulator {
     $failures = @()
     for ($attempt = 1; $attempt -le 3; $attempt++) {
         $port = Get-FreeTcpPort
-        $emulatorArguments = @('--port', [string]$port, '--no-rate-limits', '--run-ms', [string]$RunMilliseconds,
-            '--pending-ms', [string]$PendingMilliseconds) + $ExtraArguments
+        $emulatorArguments = @('--port', [string]$port, '--run-ms', [string]$RunMilliseconds, '--pending-ms', [string]$PendingMilliseconds)
+        if (-not $RateLimited) {
+            $emulatorArguments += '--no-rate-limits'
+        }
+        $emulatorArguments += $ExtraArguments
         if ($assembly) {
             $arguments = @($assembly) + $emulatorArguments
         }
@@ -255,6 +260,77 @@ function Start-HexEmulator {
         # Most likely another process took the port between Get-FreeTcpPort and the emulator's bind: try another.
     }
     throw ("The Hex emulator did not start: " + ($failures -join ' | '))
+}
+
+function Get-HexEmulatorStats {
+    # What the emulator counted: TotalRequests, RunsCreated, Throttled429, Kernel503, RequestsByOperation.
+    param([Parameter(Mandatory = $true)] $Emulator)
+    $origin = ([uri]$Emulator.BaseUri).GetLeftPart([System.UriPartial]::Authority)
+    return (Invoke-RestMethod -Uri ($origin + '/_emulator/stats') -ErrorAction Stop)
+}
+
+function Get-HexPowerShellCommand {
+    # The PowerShell this suite runs in, to start a child of it: pwsh, powershell.exe, or the PowerShell dotnet tool
+    # (dotnet running pwsh.dll). Returns the executable and the arguments that go before the child's own.
+    $path = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+    $name = [System.IO.Path]::GetFileNameWithoutExtension($path)
+    if ($name -eq 'pwsh' -or $name -eq 'powershell') {
+        return @{ Executable = $path; Prefix = @() }
+    }
+    $dll = Join-Path $PSHOME 'pwsh.dll'
+    if ($name -eq 'dotnet' -and (Test-Path -LiteralPath $dll -PathType Leaf)) {
+        return @{ Executable = $path; Prefix = @($dll) }
+    }
+    throw "This suite runs in '$path', which is not a PowerShell it can start a child of."
+}
+
+function Start-HexPowerShell {
+    <#
+    Starts a child PowerShell of the same kind running -Script (text). The script gets $HexCostModule: what
+    Import-Module takes for the module under test (a manifest path, or the name HexCost of the installed module).
+    Returns an object with Process, OutputPath and ErrorPath; wait for it with Wait-HexPowerShell.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [string] $Script,
+        [Parameter(Mandatory = $true)] [string] $Root
+    )
+    $id = [guid]::NewGuid().ToString('N')
+    $scriptPath = Join-Path $Root "child-$id.ps1"
+    $header = '$HexCostModule = ' + "'" + (Get-HexCostManifestPath).Replace("'", "''") + "'" + [Environment]::NewLine
+    [System.IO.File]::WriteAllText($scriptPath, $header + $Script, (New-Object System.Text.UTF8Encoding -ArgumentList $true))
+    $command = Get-HexPowerShellCommand
+    $arguments = @($command.Prefix) + @('-NoProfile', '-NonInteractive')
+    if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
+        $arguments += @('-ExecutionPolicy', 'Bypass')
+    }
+    $arguments += @('-File', $scriptPath)
+    $outputPath = Join-Path $Root "child-$id.out"
+    $errorPath = Join-Path $Root "child-$id.err"
+    $commandLine = (@($arguments | ForEach-Object { ConvertTo-ProcessArgument -Value $_ })) -join ' '
+    $process = Start-Process -FilePath $command.Executable -ArgumentList $commandLine -RedirectStandardOutput $outputPath `
+        -RedirectStandardError $errorPath -NoNewWindow -PassThru
+    return [pscustomobject]@{ Process = $process; OutputPath = $outputPath; ErrorPath = $errorPath }
+}
+
+function Wait-HexPowerShell {
+    # Waits for a child from Start-HexPowerShell (killing it after -TimeoutSeconds); returns ExitCode, Output (lines) and Error (text).
+    param([Parameter(Mandatory = $true)] $Child, [int] $TimeoutSeconds = 120)
+    if (-not $Child.Process.WaitForExit($TimeoutSeconds * 1000)) {
+        Stop-ProcessTree -Process $Child.Process
+        throw "The child PowerShell did not end within $TimeoutSeconds s. Output: $(Read-SharedFile -Path $Child.OutputPath) Errors: $(Read-SharedFile -Path $Child.ErrorPath)"
+    }
+    $Child.Process.WaitForExit()
+    return [pscustomobject]@{
+        ExitCode = $Child.Process.ExitCode
+        Output   = @((Read-SharedFile -Path $Child.OutputPath) -split '\r?\n' | Where-Object { $_ -ne '' })
+        Error    = (Read-SharedFile -Path $Child.ErrorPath)
+    }
+}
+
+function Invoke-HexPowerShell {
+    # Start-HexPowerShell, then Wait-HexPowerShell.
+    param([Parameter(Mandatory = $true)] [string] $Script, [Parameter(Mandatory = $true)] [string] $Root, [int] $TimeoutSeconds = 120)
+    return (Wait-HexPowerShell -Child (Start-HexPowerShell -Script $Script -Root $Root) -TimeoutSeconds $TimeoutSeconds)
 }
 
 function Stop-HexEmulator {
