@@ -90,6 +90,21 @@ Describe 'Help' -Tag 'CI' {
         }
     }
 
+    It 'renders Get-Help <CommandName> -Full and -Examples as text at 80 columns' -TestCases $cmdletCases {
+        param($CommandName)
+        $full = Get-Help -Name $CommandName -Full -ErrorAction Stop | Out-String -Width 80
+        foreach ($heading in @('NAME', 'SYNOPSIS', 'SYNTAX', 'DESCRIPTION', 'PARAMETERS', 'EXAMPLE 1', 'RELATED LINKS')) {
+            $full | Should -Match ('(?m)^\s*' + [regex]::Escape($heading)) -Because "the rendered help of $CommandName has $heading"
+        }
+        $command = Get-Command -Name $CommandName -CommandType Cmdlet -ErrorAction Stop
+        foreach ($name in @($command.Parameters.Keys | Where-Object { $commonParameters -notcontains $_ })) {
+            $full | Should -Match ('(?m)^\s*-' + [regex]::Escape($name) + '\b') -Because "-$name of $CommandName is rendered"
+        }
+        @($full -split '\r?\n' | Where-Object { $_.Length -gt 80 }).Count | Should -Be 0 -Because 'the help wraps at the width it is rendered at'
+        $examples = Get-Help -Name $CommandName -Examples -ErrorAction Stop | Out-String -Width 80
+        $examples | Should -Match ([regex]::Escape('PS > ') + '|' + [regex]::Escape('PS C:\>'))
+    }
+
     It 'has an about_HexCost topic on limits, the ledger, the cache and credits' {
         $text = (Get-Help -Name 'about_HexCost' -ErrorAction Stop | Out-String)
         foreach ($concept in @('rate limit', 'ledger', 'cache', 'credit', 'spend', 'Retry-After')) {

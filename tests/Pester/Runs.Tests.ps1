@@ -138,6 +138,26 @@ Describe 'Runs against the emulator' -Tag 'CI' {
         @($listed | ForEach-Object { $_.RunId }) | Should -Contain $run.RunId
     }
 
+    It 'completes -ProjectId from the titles Get-HexProject listed, through TabExpansion2, without asking Hex' {
+        $projects = @(Get-HexProject -ErrorAction Stop)
+        $revenue = @($projects | Where-Object { $_.Title -eq 'Revenue dashboard' })[0]
+        $before = Get-HexEmulatorStats -Emulator $emulator
+
+        foreach ($command in @('Invoke-HexRun', 'Get-HexRun', 'Get-HexScheduleAudit')) {
+            $line = "$command -ProjectId Revenue"
+            $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $first = @($completion.CompletionMatches)[0]
+            $first.CompletionText | Should -Be $revenue.ProjectId -Because "$command -ProjectId completes the title to the id"
+            $first.ListItemText | Should -Be 'Revenue dashboard'
+        }
+        $line = 'Invoke-HexRun -ProjectId ' + $revenue.ProjectId.Substring(0, 8)
+        @((TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | ForEach-Object { $_.CompletionText }) | Should -Contain $revenue.ProjectId
+        $line = 'Invoke-HexRun -ProjectId NoSuchTitleAnywhere'
+        @((TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | Where-Object { $_.ResultType -eq 'ParameterValue' }).Count | Should -Be 0
+
+        (Get-HexEmulatorStats -Emulator $emulator).TotalRequests | Should -Be $before.TotalRequests -Because 'completion reads what was listed, never the API'
+    }
+
     It 'reports HexProjectNotFound for a project id that does not exist' {
         $unknown = [guid]::NewGuid().ToString()
 
