@@ -5,6 +5,11 @@
 # width, every label on its own line, and long texts wrapped only between words. One test compares Out-String -Width 80
 # with what a real 80-column console (a tmux pane) shows; it is skipped where tmux is not installed.
 # One Describe: the module is imported once per process (see Common.ps1).
+BeforeDiscovery {
+    # The real-console test needs tmux (an 80-column terminal to run PowerShell in); without it, it is skipped.
+    $tmuxMissing = $null -eq (Get-Command -Name 'tmux' -CommandType Application -ErrorAction SilentlyContinue)
+}
+
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $null = Import-HexCostUnderTest
@@ -352,12 +357,13 @@ Describe 'Default views at 80 and 120 columns' -Tag 'CI' {
         ($lines -join "`n") | Should -Match 'hex-cost-report\.html'
     }
 
-    It 'a real 80-column console (tmux) shows what Out-String -Width 80 shows, for Invoke-HexRun and Get-HexScheduleAudit' -Skip:(-not (Get-Command -Name 'tmux' -CommandType Application -ErrorAction SilentlyContinue)) {
+    It 'a real 80-column console (tmux) shows what Out-String -Width 80 shows, for Invoke-HexRun and Get-HexScheduleAudit (skipped where tmux is not installed)' -Skip:$tmuxMissing {
         # Skipped only where tmux is not installed: it is the 80-column terminal this test runs PowerShell in.
-        # A new pwsh in a detached 80x50 tmux pane imports the module, connects to this emulator, writes the two cmdlets'
-        # output (the audit with money: idle editor seats at a high price) to its console (Out-Default, as at a prompt) between markers and, to files, the same objects through
-        # Out-String -Width 80. The pane's text must be those lines exactly: a console formats tables for one column less
-        # than its width, so a view wider than 79 columns would show differently (cut sooner, or a header wrapped).
+        # A new pwsh in a detached 80x50 tmux pane imports the module, connects to this emulator and writes the two
+        # cmdlets' output (the audit with money: idle editor seats at a high price) to its console between markers
+        # (Out-Default, as at a prompt) and, to files, the same objects through Out-String -Width 80. The pane's text must
+        # be those lines exactly: a console formats tables for one column less than its width, so a view wider than 79
+        # columns would show differently there (cut sooner, or with a wrapped header).
         $work = Join-Path $TestDrive 'tmux'
         $null = New-Item -ItemType Directory -Path $work -Force
         $state = New-HexTestStatePath -Root $work
