@@ -12,6 +12,7 @@ using System.Text.RegularExpressions;
 using System.Threading.Tasks;
 using System.Xml;
 using HexCost.Api;
+using HexCost.Credits;
 using HexCost.Model;
 using HexCost.Reports;
 using HexCost.Session;
@@ -21,14 +22,21 @@ using Xunit;
 namespace HexCost.Tests.Module
 {
     /// <summary>
-    /// Display: module/HexCost.Format.ps1xml (a view per output type, tables that fit 120 columns) and the
+    /// Display: module/HexCost.Format.ps1xml (a view per output type, tables that fit an 80-column console) and the
     /// -ProjectId argument completer. The engine the tests host has no Microsoft.PowerShell.Utility (so no
     /// Get-FormatData, Format-Table or Out-String): views are read from the file, checked by the engine's own
-    /// loader (FormatTable, Import-Module) and rendered through Out-Host into a 120-column test host.
+    /// loader (FormatTable, Import-Module) and rendered through Out-Host into 80- and 120-column test hosts.
+    /// tests/Pester/Display.Tests.ps1 renders the cmdlets' own output in real pwsh, and in a real 80-column console.
     /// </summary>
     public class DisplayTests
     {
-        private const int ConsoleWidth = 120;
+        private const int ConsoleWidth = 80;
+
+        /// <summary>What an 80-column console gives a table: Out-Host formats for the buffer width minus one, keeping
+        /// the console's last column free (Out-String -Width 80 uses all 80).</summary>
+        private const int TableBudget = ConsoleWidth - 1;
+
+        private const int WideConsoleWidth = 120;
 
         private static string FormatFile => Path.Combine(Repo.Root, "module", "HexCost.Format.ps1xml");
 
@@ -116,115 +124,317 @@ namespace HexCost.Tests.Module
             Assert.Matches(@"(?m)^\s*FormatsToProcess\s*=\s*@\('HexCost\.Format\.ps1xml'\)", File.ReadAllText(Path.Combine(package, "HexCost.psd1")));
         }
 
-        // ---- (b) tables fit 120 columns ----
+        // ---- (b) tables fit an 80-column console, and look the same at 120 ----
 
         [Fact]
-        public void Table_views_fit_120_columns()
+        public void Table_views_fit_an_80_column_console_and_their_comments_state_their_width()
         {
+            var comments = ViewComments();
             foreach (var view in Views().Where(v => v.Control == "TableControl"))
             {
                 Assert.NotEmpty(view.Headers);
                 Assert.Equal(view.Headers.Count, view.Items.Count);
                 Assert.All(view.Headers, h => Assert.True(h.Width > 0, $"{view.TypeName}: column {h.Label} has no width (it would take the rest of the line)."));
-                Assert.All(view.Headers, h => Assert.True(h.Label.Length <= h.Width, $"{view.TypeName}: label {h.Label} is wider than its column ({h.Width})."));
-                // Out-Host puts one space between columns.
+                // A label wider than its column wraps onto a second header line.
+                Assert.All(view.Headers, h => Assert.True(h.Label.Length <= h.Width, $"{view.TypeName}: label {h.Label} is wider than its column ({h.Width}), so the header would wrap."));
+                // One space between columns; a console keeps its last column free.
                 var total = view.Headers.Sum(h => h.Width) + view.Headers.Count - 1;
-                Assert.True(total <= ConsoleWidth, $"{view.TypeName}: the columns need {total} characters, more than {ConsoleWidth}.");
+                Assert.True(total <= TableBudget, $"{view.TypeName}: the columns need {total} characters, more than the {TableBudget} an {ConsoleWidth}-column console gives a table.");
+                Assert.Contains($"({total} columns)", comments[view.TypeName]);
+                // Each column is as wide as the widest realistic value it shows.
+                foreach (var header in view.Headers)
+                {
+                    Assert.True(RealisticWidths.TryGetValue((view.TypeName, header.Label), out var needed), $"{view.TypeName}: no realistic width known for column {header.Label}; add it to RealisticWidths.");
+                    Assert.True(header.Width >= needed, $"{view.TypeName}: column {header.Label} is {header.Width} wide; realistic values need {needed}.");
+                }
             }
         }
 
         [Fact]
-        public async Task Out_Host_at_120_columns_uses_each_view_and_shows_every_column()
+        public void List_views_leave_room_for_their_values_and_wrap_long_texts_to_fit_80_columns()
+        {
+            foreach (var view in Views().Where(v => v.Control == "ListControl"))
+            {
+                // ListWriter pads every label to the longest and adds " : ".
+                var labels = view.Items.Select(i => i.Label).ToList();
+                var labelColumns = labels.Max(l => l.Length) + 3;
+                Assert.True(labelColumns <= ConsoleWidth / 2, $"{view.TypeName}: labels take {labelColumns} of {ConsoleWidth} columns.");
+                // The texts longer than a line (Out-Host would break them mid-word) are word-wrapped by the view.
+                foreach (var label in LongTexts[view.TypeName])
+                    Assert.True(view.Items.Single(i => i.Label == label).Script != null, $"{view.TypeName}: {label} is a long text, but the view does not word-wrap it.");
+                foreach (var item in view.Items.Where(i => i.Script != null))
+                {
+                    // The texts a list view word-wraps: at a width that fits beside the labels in a console's 79 columns.
+                    var wrap = Regex.Match(item.Script!, @"-gt (\d+)\)");
+                    Assert.True(wrap.Success, $"{view.TypeName}: {item.Label} is a script but not a word wrap.");
+                    Assert.True(labelColumns + int.Parse(wrap.Groups[1].Value, CultureInfo.InvariantCulture) <= TableBudget, $"{view.TypeName}: {item.Label} wraps at {wrap.Groups[1].Value}, too wide beside {labelColumns} columns of labels.");
+                }
+            }
+        }
+
+        [Fact]
+        public async Task Out_Host_at_80_and_120_columns_uses_each_view_with_one_header_line_and_realistic_values_whole()
         {
             await using var world = await HexWorld.StartAsync();
-            using var console = new TestConsole(ConsoleWidth);
-            console.Run("Import-Module $args[0] -ErrorAction Stop", Repo.Manifest);
-            var session = console.Run("Connect-Hex -Token $args[0] -BaseUri $args[1] -StatePath $args[2] -RateLimit $args[3] -PassThru",
+            using var console80 = new TestConsole(ConsoleWidth);
+            using var console120 = new TestConsole(WideConsoleWidth);
+            console120.Run("Import-Module $args[0] -ErrorAction Stop", Repo.Manifest);
+            console80.Run("Import-Module $args[0] -ErrorAction Stop", Repo.Manifest);
+            var session = console80.Run("Connect-Hex -Token $args[0] -BaseUri $args[1] -StatePath $args[2] -RateLimit $args[3] -PassThru",
                 HexWorld.Secure(world.Emulator.Token), world.Emulator.BaseUri, world.State.Path, HexWorld.FastLimits).Single();
-            var project = console.Run("Get-HexProject").First();
+            var projects = console80.Run("Get-HexProject").ToArray();
 
-            var samples = new Dictionary<string, object>
-            {
-                ["HexCost.Project"] = project,
-                ["HexCost.Session"] = session,
-                ["HexCost.Run"] = Typed(new HexRun
-                {
-                    ProjectId = Guid.NewGuid().ToString(), RunId = Guid.NewGuid().ToString(), Status = "UNABLE_TO_ALLOCATE_KERNEL",
-                    StartTime = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc), ElapsedSeconds = 4000.4, FromCache = true,
-                }, "HexCost.Run"),
-                ["HexCost.ScheduleFinding"] = Typed(new ScheduleFinding
-                {
-                    Rule = "ScheduledButArchived", Severity = "Critical", ProjectId = Guid.NewGuid().ToString(), ProjectTitle = new string('T', 80),
-                    Cadence = "HOURLY;DAILY;WEEKLY", RunsPerWeek = 168.25, RecommendedCadence = "Consolidate into " + Guid.NewGuid(),
-                    EstimatedRunsSavedPerWeek = 161.25, EstimatedMonthlySavings = 12345.67m, Evidence = new string('e', 300),
-                }, "HexCost.ScheduleFinding"),
-                ["HexCost.CreditBalance"] = Typed(new CreditBalance
-                {
-                    UserId = Guid.NewGuid().ToString(), Email = "someone.with.a.long.name@example.com", SeatType = "Explorer", MonthlyGrant = 40,
-                    CreditsUsed = 123456.5m, GrantRemaining = 0, DrawnFromPool = 123416.5m, ProjectedCycleUse = 234567.8m,
-                    ProjectedExhaustionDate = new DateTime(2025, 3, 9, 0, 0, 0, DateTimeKind.Utc), UsageSource = "Threads+Import",
-                }, "HexCost.CreditBalance"),
-                ["HexCost.CreditSummary"] = Typed(new CreditSummary { Plan = "Team", TotalGrant = 400, AlertLevel = "90%", Evidence = "evidence" }, "HexCost.CreditSummary"),
-                ["HexCost.SpendPolicy"] = Typed(new SpendPolicy { MonthlyAddOnLimit = 500, HexEnforced = "runs", SetInHex = "limit 500" }, "HexCost.SpendPolicy"),
-                ["HexCost.SpendPolicyChange"] = Typed(new SpendPolicyChange
-                {
-                    ChangedAt = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc), ChangedBy = "someone.with.a.long.name@example.com",
-                    Field = "MaxRunsPerProjectPerWeek", OldValue = new string('1', 40), NewValue = new string('2', 40),
-                }, "HexCost.SpendPolicyChange"),
-                ["HexCost.RunReport"] = Typed(new RunReport
-                {
-                    ProjectId = Guid.NewGuid().ToString(), Triggered = 123456, CacheHits = 1234567, Adopted = 12, Completed = 123456, Failed = 12,
-                    Forced = 12, ThrottledSeconds = 12345.67, PercentOfBudget = 150.25,
-                }, "HexCost.RunReport"),
-                ["HexCost.CreditUsageImport"] = Typed(new CreditUsageImport
-                {
-                    Path = "/very/long/path/" + new string('d', 80) + "/hex-usage-2025-03.csv", Rows = 1234567, Imported = 1234567,
-                    Duplicates = 12, Rejected = 3, CreditsImported = 1234567.5m,
-                }, "HexCost.CreditUsageImport"),
-                ["HexCost.CostReport"] = Typed(new CostReportFile
-                {
-                    Path = "/very/long/path/" + new string('d', 80) + "/hex-cost-2025-03.html", Bytes = 1234567890, Findings = 12345, Users = 1234,
-                    RunsSavedPerWeek = 12345.67, CreditSource = "Threads+Import", GeneratedAt = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc),
-                }, "HexCost.CostReport"),
-            };
+            var samples = RealisticSamples(session, projects);
             Assert.Equal(OutputTypes.Select(t => t.TypeName).OrderBy(n => n), samples.Keys.OrderBy(n => n));
 
-            foreach (var view in Views())
+            foreach (var console in new[] { console80, console120 })
             {
-                var sample = samples[view.TypeName];
-                Assert.Contains(view.TypeName, PSObject.AsPSObject(sample).TypeNames);
-                var lines = console.Render(sample);
-                Assert.All(lines, line => Assert.True(line.Length <= ConsoleWidth, $"{view.TypeName}: a line of {line.Length} characters: {line}"));
-                if (view.Control == "TableControl")
+                foreach (var view in Views())
                 {
-                    // The header is this view's labels, in order, and the dashes under it show every column was kept.
-                    var header = lines.First(l => l.Trim().Length > 0);
-                    var at = 0;
-                    foreach (var column in view.Headers)
+                    var (rows, values) = samples[view.TypeName];
+                    Assert.All(rows, r => Assert.Contains(view.TypeName, PSObject.AsPSObject(r).TypeNames));
+                    var lines = console.Render(rows);
+                    var where = $"{view.TypeName} at {console.Width} columns:\n{string.Join("\n", lines)}";
+                    Assert.All(lines, line => Assert.True(line.Length <= console.Width - 1, $"{where}\na line of {line.Length} characters: {line}"));
+                    Assert.DoesNotContain(lines, line => line.Contains('\u2026'));
+                    if (view.Control == "TableControl")
                     {
-                        var found = header.IndexOf(column.Label, at, StringComparison.Ordinal);
-                        Assert.True(found >= 0, $"{view.TypeName}: no column {column.Label} in '{header}'.");
-                        at = found + column.Label.Length;
+                        // One table: one dashes line, the header right above it and a blank line above that (a wrapped
+                        // header would leave its first part there).
+                        var dashes = Enumerable.Range(0, lines.Count).Where(i => Regex.IsMatch(lines[i], @"^\s*-+(\s+-+)*\s*$")).ToList();
+                        var d = Assert.Single(dashes);
+                        Assert.True(d >= 2 && lines[d - 2].Trim().Length == 0, $"{where}\nthe header is more than one line.");
+                        var header = lines[d - 1];
+                        var at = 0;
+                        foreach (var column in view.Headers)
+                        {
+                            var found = header.IndexOf(column.Label, at, StringComparison.Ordinal);
+                            Assert.True(found >= 0, $"{where}\nno column {column.Label} in '{header}'.");
+                            at = found + column.Label.Length;
+                        }
+                        // Every column was kept.
+                        Assert.Equal(view.Headers.Count, lines[d].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
+                        // One line per object, with its values whole.
+                        var body = lines.Skip(d + 1).Where(l => l.Trim().Length > 0).ToList();
+                        Assert.Equal(rows.Length, body.Count);
+                        for (var r = 0; r < rows.Length; r++)
+                            foreach (var value in values[r])
+                                Assert.True(body[r].Contains(value, StringComparison.Ordinal), $"{where}\nrow {r} does not show '{value}' whole: {body[r]}");
                     }
-                    var dashes = lines.First(l => l.TrimStart().StartsWith("-", StringComparison.Ordinal));
-                    Assert.Equal(view.Headers.Count, dashes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
-                }
-                else
-                {
-                    var labels = lines.Where(l => l.Contains(" : ", StringComparison.Ordinal)).Select(l => l.Substring(0, l.IndexOf(" : ", StringComparison.Ordinal)).Trim()).ToArray();
-                    Assert.Equal(view.Items.Select(i => i.Property!).ToArray(), labels);
+                    else
+                    {
+                        var labels = lines.Where(l => l.Length > 0 && l[0] != ' ' && l.Contains(" :", StringComparison.Ordinal)).Select(l => l.Substring(0, l.IndexOf(" :", StringComparison.Ordinal)).Trim()).ToArray();
+                        Assert.Equal(view.Items.Select(i => i.Label).ToArray(), labels);
+                        // Long texts are wrapped between words: each shown line is a whole run of words of the value.
+                        var words = Regex.Matches(string.Join("\n", lines), @"\S+").Select(m => m.Value).ToList();
+                        foreach (var value in values[0])
+                        {
+                            var valueWords = value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                            var shown = Enumerable.Range(0, Math.Max(0, words.Count - valueWords.Length + 1)).Any(i => words.Skip(i).Take(valueWords.Length).SequenceEqual(valueWords));
+                            Assert.True(shown, $"{where}\n'{value}' is not shown word by word (a word was broken across lines).");
+                        }
+                    }
                 }
             }
 
-            // The run view shows the start as stored (UTC) and the duration as a time span.
-            var run = string.Join("\n", console.Render(samples["HexCost.Run"]));
-            Assert.Contains("2025-03-04 05:06", run);
+            // The run view shows the duration as hh:mm:ss, hours past a day counted on.
+            var run = string.Join("\n", console80.Render(samples["HexCost.Run"].Rows));
             Assert.Contains("01:06:40", run);
+            Assert.Contains("25:01:01", run);
 
             // Views only change the display: the objects keep every property.
-            var properties = console.Run("$args[0].PSObject.Properties.Name", samples["HexCost.ScheduleFinding"]).Select(o => o.ToString()).ToArray();
+            var properties = console80.Run("$args[0].PSObject.Properties.Name", samples["HexCost.ScheduleFinding"].Rows[0]).Select(o => o.ToString()).ToArray();
             Assert.Equal(typeof(ScheduleFinding).GetProperties().Select(p => p.Name).OrderBy(n => n), properties.OrderBy(n => n));
         }
+
+        [Fact]
+        public void Out_Host_at_80_columns_keeps_every_column_and_one_header_line_even_for_values_too_long_to_show()
+        {
+            using var console = new TestConsole(ConsoleWidth);
+            console.Run("Import-Module $args[0] -ErrorAction Stop", Repo.Manifest);
+            var samples = OverlongSamples();
+            foreach (var view in Views().Where(v => v.Control == "TableControl"))
+            {
+                var lines = console.Render(samples[view.TypeName]);
+                var where = $"{view.TypeName}:\n{string.Join("\n", lines)}";
+                Assert.All(lines, line => Assert.True(line.Length <= TableBudget, $"{where}\na line of {line.Length} characters: {line}"));
+                var d = Assert.Single(Enumerable.Range(0, lines.Count), i => Regex.IsMatch(lines[i], @"^\s*-+(\s+-+)*\s*$"));
+                Assert.True(d >= 2 && lines[d - 2].Trim().Length == 0, $"{where}\nthe header is more than one line.");
+                Assert.Equal(view.Headers.Count, lines[d].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
+                Assert.Single(lines.Skip(d + 1), l => l.Trim().Length > 0);
+            }
+        }
+
+        /// <summary>The properties of the list views whose values run to several lines at 80 columns.</summary>
+        private static readonly Dictionary<string, string[]> LongTexts = new Dictionary<string, string[]>
+        {
+            ["HexCost.CreditSummary"] = new[] { "Evidence" },
+            ["HexCost.SpendPolicy"] = new[] { "HexEnforced", "SetInHex" },
+        };
+
+        /// <summary>
+        /// The widest value each table column shows in realistic use. Ids are 36-character GUIDs; run statuses go up to
+        /// UNABLE_TO_ALLOCATE_KERNEL; credits, money and counts get room for figures such as 12345.6; emails ~27 characters.
+        /// </summary>
+        private static readonly Dictionary<(string View, string Label), int> RealisticWidths = new Dictionary<(string, string), int>
+        {
+            [("HexCost.Project", "Title")] = 26, // "Pricing experiment (draft)"; longer titles are cut
+            [("HexCost.Project", "ProjectId")] = 36,
+            [("HexCost.Project", "Cadences")] = 14, // "MONTHLY;CUSTOM"
+            [("HexCost.Run", "ProjectId")] = 36,
+            [("HexCost.Run", "Status")] = 25, // UNABLE_TO_ALLOCATE_KERNEL
+            [("HexCost.Run", "Elapsed")] = 8, // 25:01:01
+            [("HexCost.Run", "Cached")] = 5, // False
+            [("HexCost.Session", "UserEmail")] = 27,
+            [("HexCost.Session", "Role")] = 8, // EXPLORER
+            [("HexCost.Session", "BaseUri")] = 29, // http://127.0.0.1:65535/api/v1, https://acme.hex.tech/api/v1
+            [("HexCost.Session", "IsConnected")] = 5,
+            [("HexCost.ScheduleFinding", "Severity")] = 8, // Critical
+            [("HexCost.ScheduleFinding", "Rule")] = 20, // ScheduledButArchived
+            [("HexCost.ScheduleFinding", "Project/Owner")] = 27, // a title, or an owner's email
+            [("HexCost.ScheduleFinding", "Saved/wk")] = 6, // 2016 (every 5 minutes), 161.3
+            [("HexCost.ScheduleFinding", "Saved/mo")] = 9, // 12,345.67
+            [("HexCost.CreditBalance", "Email")] = 27,
+            [("HexCost.CreditBalance", "SeatType")] = 8, // Explorer
+            [("HexCost.CreditBalance", "Used")] = 7, // 12345.6
+            [("HexCost.CreditBalance", "Remaining")] = 7,
+            [("HexCost.CreditBalance", "FromPool")] = 7,
+            [("HexCost.CreditBalance", "Projected")] = 8, // 123456.7
+            [("HexCost.SpendPolicyChange", "ChangedAt")] = 17, // 2025-03-04 05:06Z
+            [("HexCost.SpendPolicyChange", "Field")] = 24, // MaxRunsPerProjectPerWeek
+            [("HexCost.SpendPolicyChange", "OldValue")] = 15, // 60,70,80,90,100
+            [("HexCost.SpendPolicyChange", "NewValue")] = 15,
+            [("HexCost.RunReport", "ProjectId")] = 36,
+            [("HexCost.RunReport", "Triggered")] = 6,
+            [("HexCost.RunReport", "CacheHits")] = 6,
+            [("HexCost.RunReport", "Failed")] = 5,
+            [("HexCost.RunReport", "Forced")] = 5,
+            [("HexCost.RunReport", "%Budget")] = 7, // 12345.6
+            [("HexCost.CreditUsageImport", "Path")] = 24, // the end of the path: .../hex-usage-2025-03.csv
+            [("HexCost.CreditUsageImport", "Imported")] = 7,
+            [("HexCost.CreditUsageImport", "Duplicates")] = 7,
+            [("HexCost.CreditUsageImport", "Rejected")] = 7,
+            [("HexCost.CreditUsageImport", "CreditsImported")] = 11, // 1,234,567.5
+            [("HexCost.CostReport", "Path")] = 24,
+            [("HexCost.CostReport", "Findings")] = 5,
+            [("HexCost.CostReport", "Users")] = 4,
+            [("HexCost.CostReport", "Saved/wk")] = 7, // 12345.7
+            [("HexCost.CostReport", "CreditSource")] = 14, // Threads+Import
+        };
+
+        /// <summary>Rows of every output type with the widest realistic values, and per row the texts it must show whole.</summary>
+        private static Dictionary<string, (object[] Rows, string[][] Values)> RealisticSamples(PSObject session, PSObject[] projects)
+        {
+            string Guid() => System.Guid.NewGuid().ToString();
+            var statuses = new[] { "PENDING", "RUNNING", "ERRORED", "COMPLETED", "KILLED", "UNABLE_TO_ALLOCATE_KERNEL" };
+            var runs = statuses.Select((s, i) => new HexRun
+            {
+                ProjectId = Guid(), RunId = Guid(), Status = s, StartTime = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc),
+                ElapsedSeconds = new double?[] { null, 59.6, 4000.4, 86399, 90061, 0.4 }[i], FromCache = i % 2 == 0,
+            }).ToArray();
+            var findings = new[]
+            {
+                new ScheduleFinding
+                {
+                    Rule = "ScheduledButArchived", Severity = "Critical", ProjectId = Guid(), ProjectTitle = "Weekly revenue by region (EU)", Cadence = "HOURLY;DAILY;WEEKLY",
+                    RunsPerWeek = 2016, RecommendedCadence = "DISABLED", EstimatedRunsSavedPerWeek = 2016, Evidence = new string('e', 300),
+                },
+                new ScheduleFinding
+                {
+                    Rule = "IdleEditorSeat", Severity = "Warning", Owner = "priya.natarajan@example.com", EstimatedMonthlySavings = 12345.67m, Evidence = "idle",
+                },
+                new ScheduleFinding
+                {
+                    Rule = "DuplicateProject", Severity = "Info", ProjectId = Guid(), ProjectTitle = "Churn model (copy)", Cadence = "DAILY", RunsPerWeek = 7,
+                    RecommendedCadence = "Consolidate into " + Guid(), EstimatedRunsSavedPerWeek = 161.25, Evidence = "duplicate",
+                },
+            };
+            var balances = new[]
+            {
+                new CreditBalance
+                {
+                    UserId = Guid(), Email = "priya.natarajan@example.com", SeatType = "Explorer", MonthlyGrant = 10, CreditsUsed = 12345.6m, GrantRemaining = 0,
+                    DrawnFromPool = 12335.6m, ProjectedCycleUse = 123456.7m, UsageSource = "Threads+Import",
+                },
+                new CreditBalance { UserId = Guid(), Email = "sam.okafor@example.com", SeatType = "Editor", MonthlyGrant = 12345.6m, CreditsUsed = 0.4m, GrantRemaining = 12345.2m },
+            };
+            var policy = new SpendPolicy { MonthlyAddOnLimit = 12345.6m, AlertThreshold = "60,70,80,90,100", WeeklyRunBudget = 12345, MaxRunsPerProjectPerWeek = 20, ChangedBy = "priya.natarajan@example.com" };
+            SpendPolicyStore.Describe(policy);
+            var summary = new CreditSummary
+            {
+                Plan = "Enterprise", EditorSeats = 1234, TotalGrant = 12345.6m, TotalUsed = 12345.6m, AlertLevel = "90%",
+                Evidence = "Day 2 of 31: 12345.6 credits used against 170 granted (Import); 12305.6 drawn from the pool (90.8 rolled over), 124 packs of 100 bought for 1240 on add-ons (no limit set); at this pace add-ons reach 19220 by 2027-01-01 (an estimate: Hex has no balance API; pack 100 for 10).",
+            };
+            var changes = new[]
+            {
+                new SpendPolicyChange { ChangedAt = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc), ChangedBy = "priya.natarajan@example.com", Field = "MaxRunsPerProjectPerWeek", OldValue = null, NewValue = "12345" },
+                new SpendPolicyChange { ChangedAt = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc), ChangedBy = "priya.natarajan@example.com", Field = "AlertThreshold", OldValue = "60,70,80,90,100", NewValue = "80,90,100" },
+                new SpendPolicyChange { ChangedAt = new DateTime(2025, 3, 4, 5, 6, 7, DateTimeKind.Utc), ChangedBy = "priya.natarajan@example.com", Field = "MonthlyAddOnLimit", OldValue = "12345.6", NewValue = "500" },
+            };
+            var report = new RunReport { ProjectId = Guid(), Triggered = 123456, CacheHits = 123456, Adopted = 12, Completed = 123456, Failed = 12345, Forced = 12345, ThrottledSeconds = 12345.67, PercentOfBudget = 12345.6 };
+            var import = new CreditUsageImport { Path = "/home/finance/exports/2025/hex-usage-2025-03.csv", Rows = 1234579, Imported = 1234567, Duplicates = 1234567, Rejected = 1234567, CreditsImported = 1234567.5m };
+            var file = new CostReportFile { Path = "/home/finance/reports/2025/hex-cost-2025-03.html", Bytes = 1234567890, Findings = 12345, Users = 1234, RunsSavedPerWeek = 12345.67, CreditSource = "Threads+Import" };
+
+            (object[], string[][]) Of<T>(string typeName, T[] rows, Func<T, string?[]> values) =>
+                (rows.Select(r => (object)Typed(r!, typeName)).ToArray(), rows.Select(r => values(r).Where(v => !string.IsNullOrEmpty(v)).Select(v => v!).ToArray()).ToArray());
+            string N(decimal? d, string format) => d.HasValue ? d.Value.ToString(format, CultureInfo.InvariantCulture) : "";
+            string D(double? d, string format) => d.HasValue ? d.Value.ToString(format, CultureInfo.InvariantCulture) : "";
+
+            return new Dictionary<string, (object[], string[][])>
+            {
+                ["HexCost.Project"] = (projects.Cast<object>().ToArray(), projects.Select(p => new[] { p.Prop<string>("Title"), p.Prop<string>("ProjectId"), p.Prop<string>("Cadences") }.Where(v => !string.IsNullOrEmpty(v)).ToArray()).ToArray()),
+                ["HexCost.Session"] = (new object[] { session }, new[] { new[] { session.Prop<string>("UserEmail"), session.Prop<string>("Role"), session.Prop<string>("BaseUri"), "True" } }),
+                ["HexCost.Run"] = Of("HexCost.Run", runs, r => new[] { r.ProjectId, r.Status, r.FromCache ? "True" : "False" }),
+                ["HexCost.ScheduleFinding"] = Of("HexCost.ScheduleFinding", findings, f => new[] { f.Severity, f.Rule, f.ProjectTitle ?? f.Owner, D(f.EstimatedRunsSavedPerWeek, "0.#"), N(f.EstimatedMonthlySavings, "N2") }),
+                ["HexCost.CreditBalance"] = Of("HexCost.CreditBalance", balances, b => new[] { b.Email, b.SeatType, N(b.CreditsUsed, "0.#"), N(b.GrantRemaining, "0.#"), N(b.DrawnFromPool, "0.#"), N(b.ProjectedCycleUse, "0.#") }),
+                ["HexCost.CreditSummary"] = Of("HexCost.CreditSummary", new[] { summary }, s => new[] { s.Evidence }),
+                ["HexCost.SpendPolicy"] = Of("HexCost.SpendPolicy", new[] { policy }, p => new[] { p.HexEnforced, p.SetInHex }),
+                ["HexCost.SpendPolicyChange"] = Of("HexCost.SpendPolicyChange", changes, c => new[] { "2025-03-04 05:06Z", c.Field, c.OldValue, c.NewValue }),
+                ["HexCost.RunReport"] = Of("HexCost.RunReport", new[] { report }, r => new[] { r.ProjectId, "123456", "12345", D(r.PercentOfBudget, "0.#") }),
+                ["HexCost.CreditUsageImport"] = Of("HexCost.CreditUsageImport", new[] { import }, i => new[] { "/hex-usage-2025-03.csv", "1234567", N(i.CreditsImported, "N1") }),
+                ["HexCost.CostReport"] = Of("HexCost.CostReport", new[] { file }, f => new[] { "/hex-cost-2025-03.html", "12345", "1234", D(f.RunsSavedPerWeek, "0.#"), f.CreditSource }),
+            };
+        }
+
+        /// <summary>One row per table type with values longer than anything realistic.</summary>
+        private static Dictionary<string, object> OverlongSamples()
+        {
+            string Guid() => System.Guid.NewGuid().ToString();
+            var longEmail = new string('x', 60) + "@example.com";
+            return new Dictionary<string, object>
+            {
+                ["HexCost.Project"] = Typed(new ProjectRow(new string('T', 80), Guid() + Guid(), "HOURLY;DAILY;WEEKLY;MONTHLY;CUSTOM"), "HexCost.Project"),
+                ["HexCost.Session"] = Typed(new { UserEmail = longEmail, Role = "EMBEDDED_USER", BaseUri = "https://" + new string('h', 80) + "/api/v1", IsConnected = true }, "HexCost.Session"),
+                ["HexCost.Run"] = Typed(new HexRun { ProjectId = Guid() + Guid(), Status = new string('S', 40), ElapsedSeconds = 1e9, FromCache = true }, "HexCost.Run"),
+                ["HexCost.ScheduleFinding"] = Typed(new ScheduleFinding
+                {
+                    Rule = new string('R', 40), Severity = new string('S', 20), ProjectTitle = new string('T', 80), EstimatedRunsSavedPerWeek = 1e12, EstimatedMonthlySavings = 1e15m,
+                }, "HexCost.ScheduleFinding"),
+                ["HexCost.CreditBalance"] = Typed(new CreditBalance
+                {
+                    Email = longEmail, SeatType = new string('S', 20), CreditsUsed = 1e15m, GrantRemaining = 1e15m, DrawnFromPool = 1e15m, ProjectedCycleUse = 1e15m,
+                }, "HexCost.CreditBalance"),
+                ["HexCost.SpendPolicyChange"] = Typed(new SpendPolicyChange
+                {
+                    ChangedAt = DateTime.UtcNow, Field = new string('F', 40), OldValue = new string('1', 40), NewValue = new string('2', 40),
+                }, "HexCost.SpendPolicyChange"),
+                ["HexCost.RunReport"] = Typed(new RunReport
+                {
+                    ProjectId = Guid() + Guid(), Triggered = int.MaxValue, CacheHits = int.MaxValue, Failed = int.MaxValue, Forced = int.MaxValue, PercentOfBudget = 1e12,
+                }, "HexCost.RunReport"),
+                ["HexCost.CreditUsageImport"] = Typed(new CreditUsageImport
+                {
+                    Path = "/very/long/path/" + new string('d', 80) + "/hex-usage-2025-03.csv", Imported = int.MaxValue, Duplicates = int.MaxValue, Rejected = int.MaxValue, CreditsImported = 1e15m,
+                }, "HexCost.CreditUsageImport"),
+                ["HexCost.CostReport"] = Typed(new CostReportFile
+                {
+                    Path = "/very/long/path/" + new string('d', 80) + "/hex-cost-2025-03.html", Findings = int.MaxValue, Users = int.MaxValue, RunsSavedPerWeek = 1e12, CreditSource = new string('C', 40),
+                }, "HexCost.CostReport"),
+            };
+        }
+
+        /// <summary>HexProject is built from an API resource; for display only its shown properties matter.</summary>
+        private sealed record ProjectRow(string Title, string ProjectId, string Cadences);
 
         // ---- (c) -ProjectId completes titles to ids ----
 
@@ -339,7 +549,7 @@ namespace HexCost.Tests.Module
 
         private sealed record Header(string Label, int Width);
 
-        private sealed record Item(string? Property, string? Script);
+        private sealed record Item(string? Property, string? Script, string Label);
 
         private sealed record View(string TypeName, string Control, List<Header> Headers, List<Item> Items);
 
@@ -357,13 +567,29 @@ namespace HexCost.Tests.Module
                     .Select(h => new Header(h["Label"]?.InnerText ?? "", int.TryParse(h["Width"]?.InnerText, NumberStyles.None, CultureInfo.InvariantCulture, out var w) ? w : 0))
                     .ToList();
                 var items = view.SelectNodes("TableControl/TableRowEntries/TableRowEntry/TableColumnItems/TableColumnItem|ListControl/ListEntries/ListEntry/ListItems/ListItem")!
-                    .Cast<XmlElement>().Select(i => new Item(i["PropertyName"]?.InnerText.Trim(), i["ScriptBlock"]?.InnerText)).ToList();
+                    .Cast<XmlElement>().Select(i => new Item(i["PropertyName"]?.InnerText.Trim(), i["ScriptBlock"]?.InnerText, (i["Label"]?.InnerText ?? i["PropertyName"]?.InnerText ?? "").Trim())).ToList();
                 foreach (var typeName in typeNames) views.Add(new View(typeName, control!.Name, headers, items));
             }
             return views;
         }
 
-        /// <summary>A runspace whose host is a 120-column console that records what Out-Host writes.</summary>
+        /// <summary>The comment before each view (each states a table's width, "(N columns)").</summary>
+        private static Dictionary<string, string> ViewComments()
+        {
+            var document = new XmlDocument();
+            document.Load(FormatFile);
+            var comments = new Dictionary<string, string>();
+            foreach (XmlElement view in document.SelectNodes("/Configuration/ViewDefinitions/View")!)
+            {
+                var before = view.PreviousSibling;
+                while (before is XmlWhitespace) before = before.PreviousSibling;
+                var text = before is XmlComment comment ? Regex.Replace(comment.Value ?? "", @"\s+", " ") : "";
+                foreach (XmlElement typeName in view.SelectNodes("ViewSelectedBy/TypeName")!) comments[typeName.InnerText.Trim()] = text;
+            }
+            return comments;
+        }
+
+        /// <summary>A runspace whose host is a console of the given width that records what Out-Host writes.</summary>
         private sealed class TestConsole : IDisposable
         {
             private readonly ConsoleHost _host;
@@ -371,10 +597,13 @@ namespace HexCost.Tests.Module
 
             public TestConsole(int width)
             {
+                Width = width;
                 _host = new ConsoleHost(width);
                 _runspace = RunspaceFactory.CreateRunspace(_host, InitialSessionState.CreateDefault2());
                 _runspace.Open();
             }
+
+            public int Width { get; }
 
             public List<PSObject> Run(string script, params object?[] args)
             {
@@ -390,7 +619,8 @@ namespace HexCost.Tests.Module
             public List<string> Render(object value)
             {
                 _host.Ui.Text.Clear();
-                Run("$args[0] | Out-Host", value);
+                // One argument (an array is piped as its elements).
+                Run("$args[0] | Out-Host", new object?[] { value });
                 var text = Regex.Replace(_host.Ui.Text.ToString(), "\u001b\\[[0-9;?]*[A-Za-z]", "");
                 return text.Replace("\r\n", "\n").Split('\n').ToList();
             }
