@@ -1,16 +1,19 @@
+# The repository's entry point (Import-Module ./HexCost.psd1 after dotnet build): its root module is the manifest of
+# module/HexCost, the module folder every build assembles and a gallery user installs, so the repository runs exactly what
+# ships, and the module's base (where Get-Help finds its help) is that folder. The module's own manifest, with its
+# metadata and release notes, is module/HexCost.psd1; check that one with Test-ModuleManifest (this redirect is not a
+# root module Test-ModuleManifest accepts, though Import-Module does).
 @{
-    RootModule             = 'module/HexCost.psm1'
-    ModuleVersion          = '0.1.0'
-    GUID                   = '6f0f7f4e-4d35-4c39-9a53-2f1d0c8b7a11'
-    Author                 = 'HexCost contributors'
-    CompanyName            = 'HexCost'
-    Copyright              = '(c) HexCost contributors. MIT License.'
-    Description            = 'Control what Hex (hex.tech) costs: rate-limited, cached, ledgered project runs; credit balances; spend limits; schedule audits.'
-    PowerShellVersion      = '5.1'
-    CompatiblePSEditions   = @('Core', 'Desktop')
-    DotNetFrameworkVersion = '4.7.2'
-    FormatsToProcess       = @('module/HexCost.Format.ps1xml')
-    CmdletsToExport        = @(
+    RootModule           = 'module/HexCost/HexCost.psd1'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '6f0f7f4e-4d35-4c39-9a53-2f1d0c8b7a11'
+    Author               = 'HexCost contributors'
+    CompanyName          = 'HexCost'
+    Copyright            = '(c) HexCost contributors. MIT License.'
+    Description          = 'Control what Hex (hex.tech) costs: rate-limited, cached, ledgered project runs; credit balances; spend limits; schedule audits.'
+    PowerShellVersion    = '5.1'
+    CompatiblePSEditions = @('Core', 'Desktop')
+    CmdletsToExport      = @(
         'Connect-Hex'
         'Disconnect-Hex'
         'Get-HexProject'
@@ -25,26 +28,7 @@
         'Get-HexRunReport'
         'Export-HexCostReport'
     )
-    FunctionsToExport      = @()
-    VariablesToExport      = @()
-    AliasesToExport        = @()
-    PrivateData            = @{
-        PSData = @{
-            Tags         = @('Hex', 'hex.tech', 'Cost', 'FinOps', 'RateLimit', 'PSEdition_Core', 'PSEdition_Desktop', 'Windows', 'Linux', 'MacOS')
-            ProjectUri   = 'https://github.com/hexcost/HexCost'
-            LicenseUri   = 'https://github.com/hexcost/HexCost/blob/main/LICENSE'
-            ReleaseNotes = @'
-0.1.0
-- Runs: Invoke-HexRun paced to Hex's limits (20/min, 60/h; one limiter per account across runspaces and processes), cached
-  by source version, exactly once per -IdempotencyKey across crashes and retries; Get-HexRun, Stop-HexRun.
-- Get-HexScheduleAudit: over-scheduled, over-budget, abandoned, archived, failing, colliding and duplicate schedules and
-  idle editor seats, with the runs and money each fix saves.
-- Credits: Get-HexCreditBalance (grants, pool, add-ons, projections), Import-HexCreditUsage, Set-/Get-HexSpendLimit
-  (a policy HexCost enforces, with its history), Get-HexRunReport.
-- Export-HexCostReport: one self-contained HTML page for finance.
-- Help for every cmdlet and about_HexCost, table views, argument completers, progress; Windows PowerShell 5.1 and
-  PowerShell 7.4+, dependencies isolated from other modules.
-'@
-        }
-    }
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
 }

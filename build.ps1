@@ -4,9 +4,8 @@
     Builds, tests and packages the HexCost PowerShell module.
 
 .DESCRIPTION
-    Build   - dotnet build HexCost.sln; the cmdlet DLLs land in module/bin/<tfm>/, so Import-Module ./HexCost.psd1 works,
-              and module/HexCost/ is assembled: the folder a gallery user installs (manifest, HexCost.psm1, bin/net8.0,
-              bin/netstandard2.0, formats and help).
+    Build   - dotnet build HexCost.sln, which assembles module/HexCost/: the folder a gallery user installs (manifest,
+              bin/net8.0, bin/netstandard2.0, formats and help). ./HexCost.psd1 imports that folder.
     Test    - Build, then xunit (dotnet test HexCost.sln), then the whole Pester suite in tests/Pester in a child PowerShell
               of the same edition: once against the build output (./HexCost.psd1), once against the module installed the way
               a gallery user gets it (Publish-PSResource of module/HexCost to a local file repository, Install-PSResource into
@@ -135,8 +134,8 @@ function ConvertTo-SingleQuoted {
 }
 
 function Invoke-BuildTask {
-    # module/bin and the package folder are shared by Debug and Release builds: start them empty so a package never
-    # carries stale files.
+    # The module folder is shared by Debug and Release builds (and module/bin is where older builds put theirs): start
+    # empty so a package never carries stale files.
     foreach ($folder in @((Join-Path $ModuleDir 'bin'), $PackageDir)) {
         if (Test-Path -LiteralPath $folder) {
             try {
@@ -149,12 +148,12 @@ function Invoke-BuildTask {
     }
     Invoke-Dotnet -Arguments @('build', $Solution, '-c', $Configuration)
     foreach ($framework in $Frameworks) {
-        $binary = Join-Path (Join-Path (Join-Path $ModuleDir 'bin') $framework) 'HexCost.Commands.dll'
+        $binary = Join-Path (Join-Path (Join-Path $PackageDir 'bin') $framework) 'HexCost.Commands.dll'
         if (-not (Test-Path -LiteralPath $binary -PathType Leaf)) {
-            throw "The build succeeded but '$binary' is missing: src/HexCost.Commands should copy its DLLs to module/bin/$framework."
+            throw "The build succeeded but '$binary' is missing: src/HexCost.Commands should copy its DLLs to module/HexCost/bin/$framework."
         }
     }
-    Write-Host "Built HexCost ($Configuration): cmdlets in module/bin/$($Frameworks -join ', module/bin/')."
+    Write-Host "Built HexCost ($Configuration) in module/HexCost (bin/$($Frameworks -join ', bin/'))."
 }
 
 function Get-PesterModulePath {
@@ -388,7 +387,7 @@ function Invoke-PackageTask {
     if (-not (Test-Path -LiteralPath $manifestPath -PathType Leaf)) {
         throw "The build did not assemble '$PackageDir' (no HexCost.psd1): check the PackageModule target in src/HexCost.Commands/HexCost.Commands.csproj."
     }
-    $required = @('HexCost.psm1', 'HexCost.Format.ps1xml', 'en-US/about_HexCost.help.txt', 'en-US/HexCost.Commands.dll-Help.xml') +
+    $required = @('HexCost.Format.ps1xml', 'en-US/about_HexCost.help.txt', 'en-US/HexCost.Commands.dll-Help.xml') +
         @($Frameworks | ForEach-Object { "bin/$_/HexCost.Commands.dll" })
     foreach ($relative in $required) {
         if (-not (Test-Path -LiteralPath (Join-Path $PackageDir $relative) -PathType Leaf)) {

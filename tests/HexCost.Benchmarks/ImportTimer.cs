@@ -4,107 +4,145 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Management.Automation;
-using System.Management.Automation.Runspaces;
-using System.Reflection;
+using System.Text.Json;
 
 namespace HexCost.Benchmarks;
 
-/// <summary>Medians, in milliseconds, of opening a runspace and importing a module into it.</summary>
-internal sealed record ImportTimes(double OpenMs, double ImportMs);
-
-internal sealed record ImportResult(ImportTimes HexCostCold, ImportTimes EmptyCold, ImportTimes HexCostWarm, ImportTimes EmptyWarm, int Samples);
+/// <summary>Medians, in milliseconds, of importing HexCost in real pwsh, against an empty script module.</summary>
+internal sealed record ImportResult(
+    int Samples,
+    string Pwsh,
+    double HexCostProcessMs,
+    double EmptyProcessMs,
+    double HexCostImportMs,
+    double NoFormatsImportMs,
+    double EmptyImportMs,
+    double ReimportMs)
+{
+    /// <summary>A whole <c>pwsh -NoProfile -Command 'Import-Module HexCost'</c> process against one that imports the empty module.</summary>
+    public double ProcessRatio => HexCostProcessMs / EmptyProcessMs;
+}
 
 /// <summary>
-/// Import-Module time. "Cold": each sample is a new process (this program with <c>--probe-import</c>) that opens one
-/// runspace and imports one module, as a user's new pwsh does. "Warm": fresh runspaces in this process, where the
-/// module's assemblies are already loaded after the first. The baseline is an empty script module (manifest + empty
-/// .psm1) measured the same way in the same run, samples interleaved.
+/// Import-Module time in the pwsh users run (the PowerShell dotnet tool the repository restores). The figure that counts
+/// is a whole process, <c>pwsh -NoProfile -NonInteractive -Command "Import-Module …"</c>, as a runbook or a CI step starts
+/// it, against the same process importing an empty script module (manifest + empty .psm1): samples interleaved, medians.
+/// Where the time goes comes from Import-Module timed inside such processes: HexCost's manifest, the same manifest
+/// without its format file, and the empty module; and a re-import with -Force in the same process.
 /// </summary>
 internal static class ImportTimer
 {
-    public const string ProbeSwitch = "--probe-import";
-
-    public static ImportResult Measure(string manifest, int samples)
+    public static ImportResult Measure(string repoRoot, int samples)
     {
-        var emptyDir = Path.Combine(Path.GetTempPath(), "hexcost-bench", "empty-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(emptyDir);
-        var empty = Path.Combine(emptyDir, "Empty.psd1");
-        File.WriteAllText(Path.Combine(emptyDir, "Empty.psm1"), "# An empty script module: the baseline for Import-Module time.\n");
-        File.WriteAllText(empty, "@{ RootModule = 'Empty.psm1'; ModuleVersion = '1.0.0'; GUID = '" + Guid.NewGuid() + "'; FunctionsToExport = @(); CmdletsToExport = @() }\n");
+        var pwsh = FindPwsh(repoRoot);
+        var manifest = Path.Combine(repoRoot, "HexCost.psd1");
+        var scratch = Path.Combine(Path.GetTempPath(), "hexcost-bench", "import-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(scratch);
         try
         {
-            var hexCold = new List<ImportTimes>();
-            var emptyCold = new List<ImportTimes>();
+            var empty = Path.Combine(scratch, "Empty.psd1");
+            File.WriteAllText(Path.Combine(scratch, "Empty.psm1"), "# An empty script module: the baseline for Import-Module time.\n");
+            File.WriteAllText(empty, "@{ RootModule = 'Empty.psm1'; ModuleVersion = '1.0.0'; GUID = '" + Guid.NewGuid() + "'; FunctionsToExport = @(); CmdletsToExport = @() }\n");
+            var noFormats = WithoutFormats(manifest, scratch);
+
+            Run(pwsh, "exit 0"); // warm-up, discarded: the first process after a build pays for the disk cache
+            var hexProcess = new List<double>();
+            var emptyProcess = new List<double>();
             for (var i = 0; i < samples; i++)
             {
-                hexCold.Add(InChildProcess(manifest));
-                emptyCold.Add(InChildProcess(empty));
+                // Alternate which goes first, so a drift in the machine's load weighs on both alike.
+                if (i % 2 == 0) { hexProcess.Add(Run(pwsh, ImportCommand(manifest))); emptyProcess.Add(Run(pwsh, ImportCommand(empty))); }
+                else { emptyProcess.Add(Run(pwsh, ImportCommand(empty))); hexProcess.Add(Run(pwsh, ImportCommand(manifest))); }
             }
-            InFreshRunspace(empty); // warm-up, discarded: this process's first runspace pays for loading PowerShell itself
-            var hexWarm = new List<ImportTimes>();
-            var emptyWarm = new List<ImportTimes>();
+
+            var hexImport = new List<double>();
+            var noFormatsImport = new List<double>();
+            var emptyImport = new List<double>();
+            var reimport = new List<double>();
             for (var i = 0; i < samples; i++)
             {
-                emptyWarm.Add(InFreshRunspace(empty));
-                hexWarm.Add(InFreshRunspace(manifest));
+                var hex = TimedImports(pwsh, manifest);
+                hexImport.Add(hex[0]);
+                reimport.Add(hex[1]);
+                noFormatsImport.Add(TimedImports(pwsh, noFormats)[0]);
+                emptyImport.Add(TimedImports(pwsh, empty)[0]);
             }
-            return new ImportResult(Median(hexCold), Median(emptyCold), Median(hexWarm), Median(emptyWarm), samples);
+            return new ImportResult(samples, pwsh, Median(hexProcess), Median(emptyProcess), Median(hexImport), Median(noFormatsImport),
+                Median(emptyImport), Median(reimport));
         }
         finally
         {
-            try { Directory.Delete(emptyDir, recursive: true); } catch (IOException) { }
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
         }
     }
 
-    /// <summary>The child side of a cold sample: prints "open import" in milliseconds.</summary>
-    public static int Probe(string module)
+    /// <summary>pwsh.dll of the PowerShell dotnet tool pinned in .config/dotnet-tools.json, in the NuGet package folder.</summary>
+    internal static string FindPwsh(string repoRoot)
     {
-        var times = InFreshRunspace(module);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{times.OpenMs:0.###} {times.ImportMs:0.###}"));
-        return 0;
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(repoRoot, ".config", "dotnet-tools.json")));
+        var version = manifest.RootElement.GetProperty("tools").GetProperty("powershell").GetProperty("version").GetString();
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES");
+        if (string.IsNullOrEmpty(packages))
+            packages = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var platform = OperatingSystem.IsWindows() ? "win" : "unix";
+        var pwsh = Path.Combine(packages, "powershell", version!, "tools", "net10.0", "any", platform, "pwsh.dll");
+        if (!File.Exists(pwsh))
+            throw new InvalidOperationException($"pwsh {version} is not restored ({pwsh} is missing): run 'dotnet tool restore' in the repository first.");
+        return pwsh;
     }
 
-    private static ImportTimes InFreshRunspace(string module)
+    private static string ImportCommand(string module) => $"Import-Module '{module.Replace("'", "''")}' -ErrorAction Stop";
+
+    /// <summary>A copy of the manifest without FormatsToProcess, its RootModule made absolute.</summary>
+    private static string WithoutFormats(string manifest, string scratch)
+    {
+        var directory = Path.GetDirectoryName(manifest)!;
+        var text = File.ReadAllText(manifest);
+        text = System.Text.RegularExpressions.Regex.Replace(text, @"RootModule\s*=\s*'([^']+)'", m => $"RootModule = '{Path.Combine(directory, m.Groups[1].Value)}'");
+        text = System.Text.RegularExpressions.Regex.Replace(text, @"FormatsToProcess\s*=\s*@\([^)]*\)", "FormatsToProcess = @()");
+        var path = Path.Combine(scratch, "HexCost.psd1");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    /// <summary>Import-Module of <paramref name="module"/> timed inside a new pwsh, then again with -Force: [first, again] in ms.</summary>
+    private static double[] TimedImports(string pwsh, string module)
+    {
+        var quoted = module.Replace("'", "''");
+        var output = Capture(pwsh,
+            "$clock = [System.Diagnostics.Stopwatch]::StartNew(); Import-Module '" + quoted + "' -ErrorAction Stop; $first = $clock.Elapsed.TotalMilliseconds; " +
+            "$clock.Restart(); Import-Module '" + quoted + "' -Force -ErrorAction Stop; $again = $clock.Elapsed.TotalMilliseconds; " +
+            "[string]::Format([System.Globalization.CultureInfo]::InvariantCulture, '{0} {1}', $first, $again)");
+        var parts = output.Trim().Split(' ');
+        return parts.Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    /// <summary>Wall time of a whole pwsh process running <paramref name="command"/>, in ms.</summary>
+    private static double Run(string pwsh, string command)
     {
         var clock = Stopwatch.StartNew();
-        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
-        runspace.Open();
-        var open = clock.Elapsed.TotalMilliseconds;
-        using var ps = PowerShell.Create();
-        ps.Runspace = runspace;
-        ps.AddCommand("Import-Module").AddParameter("Name", module).AddParameter("ErrorAction", "Stop");
-        clock.Restart();
-        ps.Invoke();
-        var import = clock.Elapsed.TotalMilliseconds;
-        if (ps.HadErrors) throw new InvalidOperationException($"Import-Module {module} failed: {ps.Streams.Error.FirstOrDefault()}");
-        return new ImportTimes(open, import);
+        Capture(pwsh, command);
+        return clock.Elapsed.TotalMilliseconds;
     }
 
-    private static ImportTimes InChildProcess(string module)
+    private static string Capture(string pwsh, string command)
     {
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("The benchmark cannot find its own executable.");
-        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-            start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        start.ArgumentList.Add(ProbeSwitch);
-        start.ArgumentList.Add(module);
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { pwsh, "-NoProfile", "-NonInteractive", "-Command", command }) start.ArgumentList.Add(argument);
+        start.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["POWERSHELL_UPDATECHECK"] = "Off";
         using var child = Process.Start(start)!;
         var stdout = child.StandardOutput.ReadToEndAsync();
         var stderr = child.StandardError.ReadToEndAsync();
         if (!child.WaitForExit(TimeSpan.FromSeconds(60)))
         {
-            child.Kill();
-            throw new InvalidOperationException("An import probe took longer than 60 s.");
+            child.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"pwsh took longer than 60 s: {command}");
         }
-        var parts = stdout.Result.Trim().Split(' ');
-        if (child.ExitCode != 0 || parts.Length != 2)
-            throw new InvalidOperationException($"The import probe of {module} failed ({child.ExitCode}): {stderr.Result}{stdout.Result}");
-        return new ImportTimes(double.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture));
+        if (child.ExitCode != 0)
+            throw new InvalidOperationException($"pwsh failed ({child.ExitCode}) running {command}: {stderr.Result}{stdout.Result}");
+        return stdout.Result;
     }
-
-    private static ImportTimes Median(List<ImportTimes> samples) =>
-        new(Median(samples.Select(s => s.OpenMs)), Median(samples.Select(s => s.ImportMs)));
 
     private static double Median(IEnumerable<double> values)
     {

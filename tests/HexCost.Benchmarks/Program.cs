@@ -22,7 +22,7 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        if (args.Length == 2 && args[0] == ImportTimer.ProbeSwitch) return ImportTimer.Probe(args[1]);
+        if (args.Length > 0 && args[0] == "--import") return RunImportOnly(args);
         if (args.Length == 2 && args[0] == HeapHistogram.HelperSwitch) return HeapHistogram.Helper(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
         if (args.Length > 0 && args[0] == AuditBenchmark.ChildSwitch) return AuditBenchmark.Child(args, Path.Combine(FindRepoRoot(), "HexCost.psd1"));
         if (args.Contains(AuditBenchmark.Switch)) return await AuditBenchmark.RunAsync(args, FindRepoRoot());
@@ -54,7 +54,7 @@ public static class Program
         Console.WriteLine($"Expected: HexCost ~{F(minimum.TotalSeconds, "0")} s, naive longer; about {F((minimum.TotalSeconds * 2.1 + 20) / 60, "0.0")} min in all.");
 
         Console.WriteLine($"[1/3] Import-Module time ({settings.ImportSamples} samples each)...");
-        var import = ImportTimer.Measure(manifest, settings.ImportSamples);
+        var import = ImportTimer.Measure(root, settings.ImportSamples);
 
         Console.WriteLine("[2/3] HexCost: Connect-Hex -RateLimit " + limits.ClientLimitsText() + "; $projects | Invoke-HexRun -Wait -ThrottleLimit " + settings.ThrottleLimit + " ...");
         var hex = await HexCostScenario.RunAsync(settings, limits, manifest, deadline);
@@ -121,17 +121,7 @@ public static class Program
             if (o.Note != null) notes.Add($"{o.Name}: {o.Note}");
         }
 
-        var importRows = new List<string[]>
-        {
-            new[] { "Import-Module (median of " + import.Samples + ")", "open runspace (ms)", "Import-Module (ms)" },
-            new[] { "HexCost.psd1, new process each (cold)", F(import.HexCostCold.OpenMs, "0.0"), F(import.HexCostCold.ImportMs, "0.0") },
-            new[] { "empty script module, new process each (cold)", F(import.EmptyCold.OpenMs, "0.0"), F(import.EmptyCold.ImportMs, "0.0") },
-            new[] { "ratio HexCost / empty (cold)", "", F(import.HexCostCold.ImportMs / import.EmptyCold.ImportMs, "0.00") + "x" },
-            new[] { "HexCost.psd1, fresh runspace, same process (warm)", F(import.HexCostWarm.OpenMs, "0.0"), F(import.HexCostWarm.ImportMs, "0.0") },
-            new[] { "empty script module, fresh runspace (warm)", F(import.EmptyWarm.OpenMs, "0.0"), F(import.EmptyWarm.ImportMs, "0.0") },
-            new[] { "ratio HexCost / empty (warm)", "", F(import.HexCostWarm.ImportMs / import.EmptyWarm.ImportMs, "0.00") + "x" },
-            new[] { "cold HexCost import / cold bare runspace open", "", F(import.HexCostCold.ImportMs / import.HexCostCold.OpenMs, "0.00") + "x" },
-        };
+        var importRows = ImportRows(import);
 
         var console = new StringBuilder().Append(TextTable(rows));
         foreach (var n in notes) console.AppendLine(n);
@@ -139,10 +129,39 @@ public static class Program
 
         var md = new StringBuilder().AppendLine("## Throughput: " + settings.Runs + " runs").AppendLine().Append(MarkdownTable(rows)).AppendLine();
         foreach (var n in notes) md.AppendLine("- " + n.Replace("*", "\\*"));
-        md.AppendLine().AppendLine("## Import-Module time").AppendLine().Append(MarkdownTable(importRows)).AppendLine()
-          .AppendLine("Cold: each sample is a new process that opens one runspace and imports one module. Warm: fresh runspaces in one process " +
-                      "(the module's assemblies stay loaded after the first import). Samples of HexCost and the empty module are interleaved.");
+        md.AppendLine().AppendLine("## Import-Module time").AppendLine().Append(MarkdownTable(importRows)).AppendLine().AppendLine(ImportCaption);
         return (console.ToString(), md.ToString());
+    }
+
+    private const string ImportCaption =
+        "Real pwsh (the PowerShell dotnet tool the repository restores). Process: a whole `pwsh -NoProfile -NonInteractive -Command " +
+        "\"Import-Module <manifest>\"`, HexCost and the empty script module interleaved. In-process: Import-Module timed inside such a " +
+        "process; the format file's share is HexCost minus the same manifest without FormatsToProcess.";
+
+    private static List<string[]> ImportRows(ImportResult import) => new()
+    {
+        new[] { "Import-Module in pwsh (median of " + import.Samples + ")", "ms" },
+        new[] { "whole process, Import-Module HexCost.psd1", F(import.HexCostProcessMs, "0") },
+        new[] { "whole process, Import-Module of an empty script module", F(import.EmptyProcessMs, "0") },
+        new[] { "ratio HexCost / empty (whole process)", F(import.ProcessRatio, "0.00") + "x" },
+        new[] { "in-process Import-Module HexCost.psd1", F(import.HexCostImportMs, "0.0") },
+        new[] { "  of which the format file (HexCost.Format.ps1xml)", F(import.HexCostImportMs - import.NoFormatsImportMs, "0.0") },
+        new[] { "  of which manifest, loader and cmdlets, beyond an empty module", F(import.NoFormatsImportMs - import.EmptyImportMs, "0.0") },
+        new[] { "in-process Import-Module of the empty script module", F(import.EmptyImportMs, "0.0") },
+        new[] { "Import-Module HexCost.psd1 -Force again in the same process", F(import.ReimportMs, "0.0") },
+    };
+
+    /// <summary>`dotnet run -c Release --project tests/HexCost.Benchmarks -- --import [--samples N]`: the import figures alone.</summary>
+    private static int RunImportOnly(string[] args)
+    {
+        var samples = 15;
+        var index = Array.IndexOf(args, "--samples");
+        if (index >= 0 && index + 1 < args.Length) samples = int.Parse(args[index + 1], CultureInfo.InvariantCulture);
+        var import = ImportTimer.Measure(FindRepoRoot(), samples);
+        Console.WriteLine($"pwsh: {import.Pwsh}");
+        Console.Write(TextTable(ImportRows(import)));
+        Console.WriteLine(ImportCaption);
+        return 0;
     }
 
     private static string Verdict(Outcome hex, TimeSpan minimum, int runs)

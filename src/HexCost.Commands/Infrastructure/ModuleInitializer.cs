@@ -3,8 +3,7 @@ using HexCost.Commands.Loading;
 
 namespace HexCost.Commands.Infrastructure
 {
-    /// <summary>Hooks dependency resolution when the cmdlet DLL is imported directly (HexCost.psm1 does it itself, since a
-    /// cached re-import never calls this again).</summary>
+    /// <summary>Hooks dependency resolution, once per process, when the manifest imports the cmdlet DLL.</summary>
     public sealed class ModuleInitializer : IModuleAssemblyInitializer
     {
         public void OnImport() => DependencyLoader.Register();

@@ -20,8 +20,8 @@ namespace HexCost.Commands.Loading
     /// an assembly shipped beside the cmdlets (System.Memory wants an older System.Runtime.CompilerServices.Unsafe) is
     /// answered with that copy, and only for names a copy exists for.</item>
     /// </list>
-    /// Registered once per process, by HexCost.psm1 before it imports the cmdlets (a cached re-import never calls
-    /// IModuleAssemblyInitializer.OnImport again) and by OnImport when the DLL is imported directly; never unregistered,
+    /// Registered once per process, by IModuleAssemblyInitializer.OnImport when the manifest imports the cmdlet DLL (a later
+    /// import of the already loaded assembly may not call OnImport again, and needs nothing more); never unregistered,
     /// because the assemblies stay loaded after Remove-Module and a later import in any runspace uses them again.
     /// Nothing here may touch a type from the core or its dependencies.
     /// </summary>

@@ -9,7 +9,10 @@ namespace HexCost.Tests.Infrastructure
 
         public static string Manifest => Path.Combine(Root, "HexCost.psd1");
 
-        public static string ModuleBin(string framework) => Path.Combine(Root, "module", "bin", framework);
+        /// <summary>The module folder every build assembles (what a gallery user installs; ./HexCost.psd1 imports it).</summary>
+        public static string ModuleDir => Path.Combine(Root, "module", "HexCost");
+
+        public static string ModuleBin(string framework) => Path.Combine(ModuleDir, "bin", framework);
 
         private static string FindRoot()
         {

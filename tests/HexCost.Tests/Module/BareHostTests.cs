@@ -23,15 +23,15 @@ namespace HexCost.Tests.Module
         [InlineData("HexCost.ModuleHost.Conflict")]
         public Task The_module_loads_and_runs_in_a_host_with_only_the_engine(string host) => RunHostAsync(host, Repo.Manifest);
 
-        /// <summary>The packaged folder (module/HexCost, what Install-Module users get), not the build output.</summary>
+        /// <summary>The module folder itself (module/HexCost, what a gallery user installs), not the repository's entry point.</summary>
         [Fact]
         public async Task The_packaged_module_loads_and_runs_in_a_host_with_only_the_engine()
         {
-            var packaged = Path.Combine(Repo.Root, "module", "HexCost", "HexCost.psd1");
+            var packaged = Path.Combine(Repo.ModuleDir, "HexCost.psd1");
             using (var shell = new PsHost(import: false))
             {
                 var manifest = shell.Run("Test-ModuleManifest -Path $args[0] -ErrorAction Stop", packaged).ThrowIfErrors().Output.Single();
-                Assert.Equal("HexCost.psm1", manifest.Prop<string>("RootModule"));
+                Assert.Equal("bin/net8.0/HexCost.Commands.dll", manifest.Prop<string>("RootModule")); // this edition's build
                 shell.Run("Import-Module $args[0] -ErrorAction Stop", packaged).ThrowIfErrors();
                 Assert.Equal(13, shell.Run("Get-Command -Module HexCost").ThrowIfErrors().Output.Count);
                 Assert.Contains(Path.Combine("module", "HexCost"), shell.Run("(Get-Module HexCost).ModuleBase").Output.Single().ToString());
@@ -137,7 +137,7 @@ namespace HexCost.Tests.Module
             Assert.Equal(1, world.Stats.RunsCreated);
             // HexCost's own assemblies load where PowerShell finds types; its third-party dependencies into its own context
             // from deps/, unless the host itself carries a version at least as new (which binds, as .NET's default does).
-            var bin = Path.Combine(Path.GetDirectoryName(manifestPath)!, manifestPath == Repo.Manifest ? Path.Combine("module", "bin") : "bin", "net8.0");
+            var bin = Repo.ModuleBin("net8.0");
             var deps = Path.Combine(bin, "deps");
             Assert.Contains($"loaded HexCost.Core 0.1.0.0 from {bin}{Path.DirectorySeparatorChar}HexCost.Core.dll into Default", text);
             Assert.Contains($"loaded Polly.Core 8.0.0.0 from {deps}{Path.DirectorySeparatorChar}Polly.Core.dll into HexCost", text);

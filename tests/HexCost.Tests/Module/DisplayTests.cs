@@ -106,20 +106,22 @@ namespace HexCost.Tests.Module
             Assert.NotNull(table);
 
             using var host = new PsHost(import: false);
-            var manifest = host.Run("Test-ModuleManifest -Path $args[0] -ErrorAction Stop", Repo.Manifest).ThrowIfErrors().Output.Single();
+            var shipped = Path.Combine(Repo.ModuleDir, "HexCost.Format.ps1xml");
+            var manifest = host.Run("Test-ModuleManifest -Path $args[0] -ErrorAction Stop", Path.Combine(Repo.ModuleDir, "HexCost.psd1")).ThrowIfErrors().Output.Single();
             var declared = ((System.Collections.IEnumerable)manifest.Prop<object>("ExportedFormatFiles")).Cast<object>().Select(o => o.ToString()!).ToArray();
-            Assert.Equal(Path.GetFullPath(FormatFile), Path.GetFullPath(Assert.Single(declared)));
+            Assert.Equal(shipped, Path.GetFullPath(Assert.Single(declared)));
 
             host.Run("Import-Module $args[0] -ErrorAction Stop", Repo.Manifest).ThrowIfErrors();
             var loaded = host.Run("(Get-Module HexCost).ExportedFormatFiles").ThrowIfErrors().Output.Select(o => o.ToString()).ToArray();
-            Assert.Equal(Path.GetFullPath(FormatFile), Path.GetFullPath(Assert.Single(loaded)));
+            Assert.Equal(shipped, Path.GetFullPath(Assert.Single(loaded)));
+            Assert.Equal(File.ReadAllBytes(FormatFile), File.ReadAllBytes(shipped));
         }
 
         [Fact]
         public void The_package_step_ships_the_format_file_beside_the_manifest()
         {
             // The build assembles module/HexCost (the PackageModule target of HexCost.Commands.csproj; build.ps1 -Task Package checks it).
-            var package = Path.Combine(Repo.Root, "module", "HexCost");
+            var package = Repo.ModuleDir;
             Assert.Equal(File.ReadAllBytes(FormatFile), File.ReadAllBytes(Path.Combine(package, "HexCost.Format.ps1xml")));
             Assert.Matches(@"(?m)^\s*FormatsToProcess\s*=\s*@\('HexCost\.Format\.ps1xml'\)", File.ReadAllText(Path.Combine(package, "HexCost.psd1")));
         }

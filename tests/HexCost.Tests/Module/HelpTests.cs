@@ -153,11 +153,11 @@ function Text($value) { (@($value) | Where-Object { $_ } | ForEach-Object { if (
             Assert.Equal(commands.Distinct().Count(), commands.Count);
             Assert.Equal(ManifestCmdlets().OrderBy(n => n), commands.OrderBy(n => n));
 
-            // Get-Help reads the copies in bin/<tfm>/en-US: they must be what is checked in, not a stale build.
+            // Get-Help reads the copies in the module folder's en-US: they must be what is checked in, not a stale build.
             foreach (var file in new[] { MamlFile, AboutFile })
             {
-                var shipped = Path.Combine(Repo.ModuleBin("net8.0"), "en-US", file);
-                Assert.True(File.Exists(shipped), $"{shipped} is missing: the CopyToModuleBin target of HexCost.Commands.csproj should copy module/en-US there.");
+                var shipped = Path.Combine(Repo.ModuleDir, "en-US", file);
+                Assert.True(File.Exists(shipped), $"{shipped} is missing: the PackageModule target of HexCost.Commands.csproj should copy module/en-US there.");
                 Assert.Equal(File.ReadAllBytes(Path.Combine(source, file)), File.ReadAllBytes(shipped));
             }
         }

@@ -12,7 +12,7 @@ namespace HexCost.Tests.Module
 {
     /// <summary>
     /// The Pester suite runs in real pwsh 7.6 (build.ps1 -Task Test), which judges what it does. Windows PowerShell 5.1 runs
-    /// build.ps1, the module's loader and the suite too but cannot run here, so this reads them with PowerShell's parser:
+    /// build.ps1, the module's manifest and the suite too but cannot run here, so this reads them with PowerShell's parser:
     /// they must parse and use no syntax that only PowerShell 7 understands.
     /// </summary>
     public class PesterSuiteTests
@@ -24,18 +24,18 @@ namespace HexCost.Tests.Module
             var data = new TheoryData<string>();
             foreach (var file in Directory.GetFiles(PesterDir, "*.ps1").OrderBy(f => f, StringComparer.Ordinal)) data.Add(Path.GetFileName(file));
             data.Add("build.ps1");
-            data.Add("HexCost.psm1");
+            data.Add("HexCost.psd1");
             return data;
         }
 
         private static string PathOf(string name) => name switch
         {
             "build.ps1" => Path.Combine(Repo.Root, name),
-            "HexCost.psm1" => Path.Combine(Repo.Root, "module", name),
+            "HexCost.psd1" => Path.Combine(Repo.Root, "module", name),
             _ => Path.Combine(PesterDir, name),
         };
 
-        /// <summary>Windows PowerShell 5.1 runs build.ps1, the module's loader and the Pester suite too, and its parser
+        /// <summary>Windows PowerShell 5.1 reads build.ps1, the module's manifest and the Pester suite too, and its parser
         /// knows none of PowerShell 7's operators.</summary>
         [Theory]
         [MemberData(nameof(Scripts))]

@@ -31,7 +31,7 @@ namespace HexCost.Tests.Module
                 .ToList();
             // One copy each: the module took the ones already loaded instead of bringing its own.
             Assert.Equal(loaded.Count, loaded.Select(a => a.GetName().Name).Distinct().Count());
-            Assert.DoesNotContain(loaded, a => a.Location.Contains(System.IO.Path.Combine("module", "bin")));
+            Assert.DoesNotContain(loaded, a => a.Location.StartsWith(Repo.ModuleDir, System.StringComparison.Ordinal));
         }
     }
 }
