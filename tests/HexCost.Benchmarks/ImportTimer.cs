@@ -35,7 +35,8 @@ internal static class ImportTimer
     public static ImportResult Measure(string repoRoot, int samples)
     {
         var pwsh = FindPwsh(repoRoot);
-        var manifest = Path.Combine(repoRoot, "HexCost.psd1");
+        // What a gallery user imports: the module folder the build assembles (./HexCost.psd1 redirects to it).
+        var manifest = Path.Combine(repoRoot, "module", "HexCost", "HexCost.psd1");
         var scratch = Path.Combine(Path.GetTempPath(), "hexcost-bench", "import-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(scratch);
         try
@@ -93,16 +94,23 @@ internal static class ImportTimer
 
     private static string ImportCommand(string module) => $"Import-Module '{module.Replace("'", "''")}' -ErrorAction Stop";
 
-    /// <summary>A copy of the manifest without FormatsToProcess, its RootModule made absolute.</summary>
+    /// <summary>A copy of the module folder whose manifest has no FormatsToProcess.</summary>
     private static string WithoutFormats(string manifest, string scratch)
     {
-        var directory = Path.GetDirectoryName(manifest)!;
-        var text = File.ReadAllText(manifest);
-        text = System.Text.RegularExpressions.Regex.Replace(text, @"RootModule\s*=\s*'([^']+)'", m => $"RootModule = '{Path.Combine(directory, m.Groups[1].Value)}'");
-        text = System.Text.RegularExpressions.Regex.Replace(text, @"FormatsToProcess\s*=\s*@\([^)]*\)", "FormatsToProcess = @()");
-        var path = Path.Combine(scratch, "HexCost.psd1");
-        File.WriteAllText(path, text);
+        var copy = Path.Combine(scratch, "NoFormats", "HexCost");
+        CopyDirectory(Path.GetDirectoryName(manifest)!, copy);
+        var path = Path.Combine(copy, "HexCost.psd1");
+        File.WriteAllText(path, System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(path), @"FormatsToProcess\s*=\s*@\([^)]*\)", "FormatsToProcess = @()"));
         return path;
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var directory in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, directory)));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
     }
 
     /// <summary>Import-Module of <paramref name="module"/> timed inside a new pwsh, then again with -Force: [first, again] in ms.</summary>

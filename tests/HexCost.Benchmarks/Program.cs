@@ -141,14 +141,14 @@ public static class Program
     private static List<string[]> ImportRows(ImportResult import) => new()
     {
         new[] { "Import-Module in pwsh (median of " + import.Samples + ")", "ms" },
-        new[] { "whole process, Import-Module HexCost.psd1", F(import.HexCostProcessMs, "0") },
+        new[] { "whole process, Import-Module module/HexCost (as installed)", F(import.HexCostProcessMs, "0") },
         new[] { "whole process, Import-Module of an empty script module", F(import.EmptyProcessMs, "0") },
         new[] { "ratio HexCost / empty (whole process)", F(import.ProcessRatio, "0.00") + "x" },
-        new[] { "in-process Import-Module HexCost.psd1", F(import.HexCostImportMs, "0.0") },
+        new[] { "in-process Import-Module module/HexCost", F(import.HexCostImportMs, "0.0") },
         new[] { "  of which the format file (HexCost.Format.ps1xml)", F(import.HexCostImportMs - import.NoFormatsImportMs, "0.0") },
         new[] { "  of which manifest, loader and cmdlets, beyond an empty module", F(import.NoFormatsImportMs - import.EmptyImportMs, "0.0") },
         new[] { "in-process Import-Module of the empty script module", F(import.EmptyImportMs, "0.0") },
-        new[] { "Import-Module HexCost.psd1 -Force again in the same process", F(import.ReimportMs, "0.0") },
+        new[] { "Import-Module module/HexCost -Force again in the same process", F(import.ReimportMs, "0.0") },
     };
 
     /// <summary>`dotnet run -c Release --project tests/HexCost.Benchmarks -- --import [--samples N]`: the import figures alone.</summary>
