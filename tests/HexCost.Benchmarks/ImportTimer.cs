@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Text.Json;
 
 namespace HexCost.Benchmarks;
 
@@ -34,7 +33,7 @@ internal static class ImportTimer
 {
     public static ImportResult Measure(string repoRoot, int samples)
     {
-        var pwsh = FindPwsh(repoRoot);
+        var pwsh = HexCost.Tools.PwshTool.Find(repoRoot);
         // What a gallery user imports: the module folder the build assembles (./HexCost.psd1 redirects to it).
         var manifest = Path.Combine(repoRoot, "module", "HexCost", "HexCost.psd1");
         var scratch = Path.Combine(Path.GetTempPath(), "hexcost-bench", "import-" + Guid.NewGuid().ToString("N"));
@@ -75,21 +74,6 @@ internal static class ImportTimer
         {
             try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
         }
-    }
-
-    /// <summary>pwsh.dll of the PowerShell dotnet tool pinned in .config/dotnet-tools.json, in the NuGet package folder.</summary>
-    internal static string FindPwsh(string repoRoot)
-    {
-        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(repoRoot, ".config", "dotnet-tools.json")));
-        var version = manifest.RootElement.GetProperty("tools").GetProperty("powershell").GetProperty("version").GetString();
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES");
-        if (string.IsNullOrEmpty(packages))
-            packages = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        var platform = OperatingSystem.IsWindows() ? "win" : "unix";
-        var pwsh = Path.Combine(packages, "powershell", version!, "tools", "net10.0", "any", platform, "pwsh.dll");
-        if (!File.Exists(pwsh))
-            throw new InvalidOperationException($"pwsh {version} is not restored ({pwsh} is missing): run 'dotnet tool restore' in the repository first.");
-        return pwsh;
     }
 
     private static string ImportCommand(string module) => $"Import-Module '{module.Replace("'", "''")}' -ErrorAction Stop";
@@ -135,10 +119,7 @@ internal static class ImportTimer
 
     private static string Capture(string pwsh, string command)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { pwsh, "-NoProfile", "-NonInteractive", "-Command", command }) start.ArgumentList.Add(argument);
-        start.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["POWERSHELL_UPDATECHECK"] = "Off";
+        var start = HexCost.Tools.PwshTool.StartInfo(pwsh, "-NoProfile", "-NonInteractive", "-Command", command);
         using var child = Process.Start(start)!;
         var stdout = child.StandardOutput.ReadToEndAsync();
         var stderr = child.StandardError.ReadToEndAsync();

@@ -11,12 +11,14 @@ using System.Reflection;
 using System.Security;
 using System.Threading.Tasks;
 using HexCost.Emulator;
+using HexCost.Tools;
 
 namespace HexCost.Demo;
 
 /// <summary>
 /// The "main job" demo: `dotnet run --project tests/HexCost.Demo [-- --verbose]`. Starts the emulator in-process, runs
-/// demo.ps1 in a real runspace with the built module imported, prints each step as it arrives, and checks what happened:
+/// demo.ps1 in real pwsh (the PowerShell dotnet tool, restored when missing) with the built module imported, prints each
+/// step as it arrives, and checks what happened:
 /// exit code 0 when everything went as the module promises, 1 when a check failed, 2 on bad arguments, 3 on a crash.
 /// </summary>
 internal static class Program
@@ -49,6 +51,31 @@ internal static class Program
         ReadsPerMinute = 600,
         ReadMinuteWindow = TimeSpan.FromMinutes(1),
     };
+
+    private const string StepPrefix = "HEXCOST-DEMO-STEP ";
+    private const string ErrorPrefix = "HEXCOST-DEMO-ERROR ";
+
+    /// <summary>What the child pwsh runs: import the module, run demo.ps1, and write each step as one serialized line (then
+    /// wait for a line on standard input) and every other record as text (the step objects carry their own errors).</summary>
+    private static string Wrapper(bool verbose) => $$"""
+        $token = $env:HEXCOST_DEMO_TOKEN
+        Remove-Item -Path Env:HEXCOST_DEMO_TOKEN
+        Import-Module -Name $env:HEXCOST_DEMO_MANIFEST -ErrorAction Stop
+        $limits = {{FormatHashtable(DemoLimits)}}
+        & $env:HEXCOST_DEMO_SCRIPT -Token $token -BaseUri $env:HEXCOST_DEMO_BASE_URI -StatePath $env:HEXCOST_DEMO_STATE -RateLimit $limits -Verbose:${{(verbose ? "true" : "false")}} *>&1 |
+            ForEach-Object {
+                if ($_ -is [System.Management.Automation.VerboseRecord]) { "VERBOSE: $($_.Message)" }
+                elseif ($_ -is [System.Management.Automation.WarningRecord]) { "WARNING: $($_.Message)" }
+                elseif ($_ -is [System.Management.Automation.InformationRecord]) { "INFO: $($_.MessageData)" }
+                elseif ($_ -is [System.Management.Automation.ErrorRecord]) { '{{ErrorPrefix}}' + $_.FullyQualifiedErrorId + ': ' + $_.Exception.Message }
+                else {
+                    [System.Console]::Out.WriteLine('{{StepPrefix}}' + [System.Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes([System.Management.Automation.PSSerializer]::Serialize($_, 4))))
+                    [System.Console]::Out.Flush()
+                    # The next step starts once the demo has read the emulator's counters for this one.
+                    $null = [System.Console]::In.ReadLine()
+                }
+            }
+        """;
 
     public static async Task<int> Main(string[] args)
     {
@@ -85,6 +112,7 @@ internal static class Program
         var root = FindRepoRoot();
         var manifest = Path.Combine(root, "HexCost.psd1");
         var script = Path.Combine(root, "tests", "HexCost.Demo", "demo.ps1");
+        var pwsh = PwshTool.Find(root);
         var options = EmulatorOptionsMatchingDemoLimits();
 
         await using var emulator = await HexEmulator.StartAsync(options);
@@ -94,8 +122,8 @@ internal static class Program
         Console.WriteLine("HexCost demo: the main job");
         Console.WriteLine("  Run the scheduled Hex projects within Hex's rate limits, and reuse a completed run while the data it reads is unchanged.");
         Console.WriteLine();
-        Console.WriteLine($"  Module    {manifest}  (built to module/bin/net8.0)");
-        Console.WriteLine($"  Script    {Path.GetRelativePath(root, script)}  (in a PowerShell {PowerShellVersion()} runspace: InitialSessionState.CreateDefault2())");
+        Console.WriteLine($"  Module    {manifest}  (it imports module/HexCost, the folder the build assembles)");
+        Console.WriteLine($"  Script    {Path.GetRelativePath(root, script)}  (in pwsh {PwshVersion(pwsh)}, the PowerShell dotnet tool: {pwsh})");
         Console.WriteLine($"  Emulator  {emulator.BaseUri}  (in-process; {options.ProjectCount} demo projects; a run is PENDING {options.PendingDuration.TotalSeconds:0.0} s, then RUNNING {options.RunDuration.TotalSeconds:0.0} s)");
         Console.WriteLine($"  State     {statePath}  (a new temporary folder: ledger and run cache)");
         Console.WriteLine();
@@ -108,47 +136,33 @@ internal static class Program
         var demo = new DemoRun(emulator);
         try
         {
-            var state = InitialSessionState.CreateDefault2();
-            // Windows checks the execution policy of script files (elsewhere setting it throws PlatformNotSupported).
-            if (OperatingSystem.IsWindows()) state.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
-            using var runspace = RunspaceFactory.CreateRunspace(state);
-            runspace.Open();
-
-            using (var import = PowerShell.Create())
+            // The script runs in real pwsh; each step it writes comes back serialized (PSSerializer) on one line, so the
+            // emulator's counters read here, as each step arrives, are exactly what that step did.
+            var start = PwshTool.StartInfo(pwsh, "-NoProfile", "-NonInteractive", "-Command", Wrapper(verbose));
+            start.Environment["HEXCOST_DEMO_TOKEN"] = emulator.Token; // never on a command line
+            start.Environment["HEXCOST_DEMO_MANIFEST"] = manifest;
+            start.Environment["HEXCOST_DEMO_SCRIPT"] = script;
+            start.Environment["HEXCOST_DEMO_BASE_URI"] = emulator.BaseUri.ToString();
+            start.Environment["HEXCOST_DEMO_STATE"] = statePath;
+            start.RedirectStandardInput = true;
+            using var child = Process.Start(start)!;
+            var stderr = child.StandardError.ReadToEndAsync();
+            while (await child.StandardOutput.ReadLineAsync() is { } line)
             {
-                import.Runspace = runspace;
-                import.AddCommand("Import-Module").AddParameter("Name", manifest).AddParameter("ErrorAction", ActionPreference.Stop);
-                import.Invoke();
+                if (line.StartsWith(StepPrefix, StringComparison.Ordinal))
+                {
+                    demo.OnStep((PSObject)PSSerializer.Deserialize(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(line[StepPrefix.Length..]))));
+                    await child.StandardInput.WriteLineAsync();
+                    await child.StandardInput.FlushAsync();
+                }
+                else if (line.StartsWith(ErrorPrefix, StringComparison.Ordinal))
+                    demo.Fail("An error outside any step: " + line[ErrorPrefix.Length..]);
+                else if (line.Length > 0)
+                    demo.Note(line);
             }
-
-            using var ps = PowerShell.Create();
-            ps.Runspace = runspace;
-            ps.AddCommand(script)
-                .AddParameter("Token", Secure(emulator.Token))
-                .AddParameter("BaseUri", emulator.BaseUri)
-                .AddParameter("StatePath", statePath)
-                .AddParameter("RateLimit", DemoLimits);
-            if (verbose) ps.AddParameter("Verbose", true);
-
-            // Verbose lines, warnings and information are printed with the step that wrote them.
-            ps.Streams.Verbose.DataAdded += (_, e) => demo.Note("VERBOSE: " + ps.Streams.Verbose[e.Index].Message);
-            ps.Streams.Warning.DataAdded += (_, e) => demo.Note("WARNING: " + ps.Streams.Warning[e.Index].Message);
-            ps.Streams.Information.DataAdded += (_, e) => demo.Note("INFO: " + ps.Streams.Information[e.Index].MessageData);
-
-            var output = new PSDataCollection<PSObject>();
-            // Each step is printed as soon as the script writes it, before the next step starts, so the emulator's
-            // counters read here are exactly what that step did.
-            output.DataAdded += (_, e) => demo.OnStep(output[e.Index]);
-            try
-            {
-                ps.Invoke<PSObject, PSObject>(null, output, new PSInvocationSettings());
-            }
-            catch (RuntimeException e)
-            {
-                demo.Fail($"The script stopped with {e.ErrorRecord.FullyQualifiedErrorId}: {e.Message}");
-            }
-            foreach (var error in ps.Streams.Error)
-                demo.Fail($"An error outside any step: {error.FullyQualifiedErrorId}: {Message(error)}");
+            await child.WaitForExitAsync();
+            var errors = (await stderr).Trim();
+            if (child.ExitCode != 0 || errors.Length > 0) demo.Fail($"pwsh exited with {child.ExitCode}{(errors.Length > 0 ? ": " + errors : "")}");
         }
         finally
         {
@@ -236,7 +250,7 @@ internal static class Program
 
             var name = Prop<string>(step, "Step") ?? "";
             var items = Items(step, "Items").ToList();
-            var errors = Items(step, "Errors").Select(o => o.BaseObject).OfType<ErrorRecord>().ToList();
+            var errors = Items(step, "Errors").Select(DemoError.From).ToList();
 
             Console.WriteLine();
             Console.WriteLine($"== {++_number}. {Prop<string>(step, "Title")}");
@@ -270,11 +284,9 @@ internal static class Program
                 Console.WriteLine($"  Errors written ({errors.Count}):");
                 foreach (var error in errors)
                 {
-                    var target = error.TargetObject is PSObject wrapped ? wrapped.BaseObject : error.TargetObject;
-                    var projectId = target as string ?? (target != null ? Prop<string>(PSObject.AsPSObject(target), "ProjectId") : null);
-                    var about = projectId != null ? $" [{Short(projectId)} {TitleOf(projectId)}]" : "";
+                    var about = error.ProjectId != null ? $" [{Short(error.ProjectId)} {TitleOf(error.ProjectId)}]" : "";
                     Console.WriteLine($"    {error.FullyQualifiedErrorId}{about}");
-                    Console.WriteLine($"      {Message(error)}");
+                    Console.WriteLine($"      {error.Message}");
                 }
             }
 
@@ -310,7 +322,7 @@ internal static class Program
             _requestsBefore = requestsAfter;
         }
 
-        private void CheckFirstBatch(List<PSObject> runs, List<ErrorRecord> errors, int newRuns)
+        private void CheckFirstBatch(List<PSObject> runs, List<DemoError> errors, int newRuns)
         {
             foreach (var run in runs) _firstBatch[Prop<string>(run, "ProjectId") ?? ""] = run;
             var failed = runs.Count(r => Prop<string>(r, "Status") != "COMPLETED");
@@ -321,7 +333,7 @@ internal static class Program
                 $"v1: each of the {failed} runs that did not complete wrote a HexRunFailed error, and nothing else failed");
         }
 
-        private void CheckCachedBatch(List<PSObject> runs, List<ErrorRecord> errors, int newRuns)
+        private void CheckCachedBatch(List<PSObject> runs, List<DemoError> errors, int newRuns)
         {
             var completed = _firstBatch.Values.Where(r => Prop<string>(r, "Status") == "COMPLETED").Select(r => Prop<string>(r, "ProjectId") ?? "").ToHashSet(StringComparer.OrdinalIgnoreCase);
             var rerun = _firstBatch.Count - completed.Count;
@@ -336,7 +348,7 @@ internal static class Program
                 "v1 again: no errors but those of the failing project(s)");
         }
 
-        private void CheckNewVersionBatch(List<PSObject> runs, List<ErrorRecord> errors, int newRuns)
+        private void CheckNewVersionBatch(List<PSObject> runs, List<DemoError> errors, int newRuns)
         {
             var failed = runs.Count(r => Prop<string>(r, "Status") != "COMPLETED");
             Check(runs.Count == _scheduled.Count && runs.All(r => !Prop<bool>(r, "FromCache")) && newRuns == runs.Count,
@@ -449,25 +461,25 @@ internal static class Program
 
     private static string Short(string? id) => id == null ? "" : id.Length > 8 ? id[..8] : id;
 
-    private static string Message(ErrorRecord error) => error.ErrorDetails?.Message ?? error.Exception.Message;
+    /// <summary>An error a step wrote, as it arrives from the child pwsh (a deserialized ErrorRecord).</summary>
+    private sealed record DemoError(string FullyQualifiedErrorId, string Message, string? ProjectId)
+    {
+        public static DemoError From(PSObject error)
+        {
+            var details = Prop<PSObject>(error, "ErrorDetails") ?? (error.Properties["ErrorDetails"]?.Value as PSObject);
+            var message = (details != null ? Prop<string>(details, "Message") : null)
+                ?? (error.Properties["Exception"]?.Value is PSObject exception ? Prop<string>(exception, "Message") : null) ?? "";
+            var target = error.Properties["TargetObject"]?.Value;
+            var projectId = target is PSObject wrapped ? wrapped.BaseObject as string ?? Prop<string>(wrapped, "ProjectId") : target as string;
+            return new DemoError(Prop<string>(error, "FullyQualifiedErrorId") ?? "", message, projectId);
+        }
+    }
 
     private static string FormatHashtable(Hashtable table) => "@{ " + string.Join("; ", table.Keys.Cast<string>().OrderByDescending(k => k == "RunProject").ThenBy(k => k, StringComparer.Ordinal)
         .Select(k => k + " = " + (table[k] is string s ? $"'{s}'" : string.Join(",", ((IEnumerable)table[k]!).Cast<object>().Select(v => $"'{v}'"))))) + " }";
 
-    private static string PowerShellVersion()
-    {
-        var version = typeof(PSObject).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-            ?? typeof(PSObject).Assembly.GetName().Version?.ToString() ?? "?";
-        return version.Split(' ', '+')[0];
-    }
-
-    private static SecureString Secure(string text)
-    {
-        var secure = new SecureString();
-        foreach (var c in text) secure.AppendChar(c);
-        secure.MakeReadOnly();
-        return secure;
-    }
+    private static string PwshVersion(string pwsh) =>
+        System.Diagnostics.FileVersionInfo.GetVersionInfo(pwsh).ProductVersion?.Split(' ', '+')[0] ?? "?";
 
     private static string FindRepoRoot()
     {

@@ -10,10 +10,10 @@
 
     Each step is written as one object: Step (a short name), Title, Command (the PowerShell it ran), Items (what the
     command wrote) and Errors (the ErrorRecords it wrote). `dotnet run --project tests/HexCost.Demo` runs this script
-    against an in-process emulator and prints the steps as tables.
+    in real pwsh (the PowerShell dotnet tool) against an in-process emulator and prints the steps as tables.
 
     With pwsh, against a standalone emulator (it prints HEX_API_BASE_URL and HEX_API_TOKEN):
-        dotnet build                                   # builds module/bin
+        dotnet build                                   # assembles module/HexCost
         dotnet run --project tests/HexCost.Emulator    # in another terminal; set $env:HEX_API_* to what it prints
         ./tests/HexCost.Demo/demo.ps1 -Token $env:HEX_API_TOKEN -BaseUri $env:HEX_API_BASE_URL |
             ForEach-Object { "== $($_.Title)"; "PS> $($_.Command)"; $_.Items | Format-Table; $_.Errors | Out-String }
@@ -41,7 +41,6 @@ param(
 )
 
 Set-StrictMode -Version 3.0
-# Only .NET and the engine's own cmdlets below: the demo's runspace has no Microsoft.PowerShell.Management/Utility.
 
 if (-not (Get-Module -Name HexCost)) {
     Import-Module -Name ([System.IO.Path]::Combine($PSScriptRoot, '..', '..', 'HexCost.psd1')) -ErrorAction Stop
