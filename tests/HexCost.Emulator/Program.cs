@@ -27,6 +27,8 @@ internal static class Program
           --reads-per-minute N     limit of the "hex-api" reads (default 30; 1800 an hour)
           --max-kernels N      live runs per user before RunProject answers 503 (default 25)
           --token-role ROLE    the token user's role (default ADMIN; e.g. EDITOR, which may not list AI threads)
+          --now INSTANT        the emulator's clock starts at this ISO 8601 instant (e.g. 2026-06-15T12:00:00Z) and runs
+                               on in real time; it then prints HEX_EMULATOR_CLOCK_OFFSET_MS (its clock minus the real one)
         GET /_emulator/stats answers the emulator's counters (requests by operation, runs created, 429s) as JSON.
           --no-queried-tables  not an Enterprise workspace: GetQueriedTables answers 403
         """;
@@ -59,6 +61,7 @@ internal static class Program
                     case "--reads-per-minute": options.ReadsPerMinute = NextInt(); break;
                     case "--max-kernels": options.MaxKernels = NextInt(); break;
                     case "--token-role": tokenRole = Next(); break;
+                    case "--now": options.Time = new PinnedClock(DateTimeOffset.Parse(Next(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)); break;
                     case "--no-queried-tables": options.QueriedTablesAvailable = false; break;
                     case "-h" or "--help":
                         Console.WriteLine(Usage);
@@ -98,6 +101,8 @@ internal static class Program
         {
             Console.WriteLine($"HEX_API_BASE_URL={emulator.BaseUri}");
             Console.WriteLine($"HEX_API_TOKEN={emulator.Token}");
+            if (options.Time is PinnedClock pinned)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"HEX_EMULATOR_CLOCK_OFFSET_MS={(long)pinned.Offset.TotalMilliseconds}"));
             Console.Out.Flush();
             await stop.Task;
         }

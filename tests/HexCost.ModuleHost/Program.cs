@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
@@ -13,6 +14,17 @@ if (args.Length < 4)
 {
     Console.Error.WriteLine("usage: HexCost.ModuleHost <manifest> <baseUri> <token> <statePath> [--preload-pwsh76]");
     return 2;
+}
+// Tests run HexCost on their own clock (pinned mid-cycle): HEXCOST_TEST_CLOCK_OFFSET_MS puts this host's HexCost on it
+// too, set as the core loads (the module's types are not known to this host at compile time).
+if (long.TryParse(Environment.GetEnvironmentVariable("HEXCOST_TEST_CLOCK_OFFSET_MS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var clockOffset))
+{
+    AppDomain.CurrentDomain.AssemblyLoad += (_, e) =>
+    {
+        if (e.LoadedAssembly.GetName().Name != "HexCost.Core") return;
+        var registry = e.LoadedAssembly.GetType("HexCost.Session.HexAccountRegistry", throwOnError: true)!;
+        registry.GetProperty("DefaultTime")!.SetValue(null, HexCost.Emulator.PinnedClock.WithOffset(TimeSpan.FromMilliseconds(clockOffset)));
+    };
 }
 if (args.Contains("--preload-pwsh76"))
 {

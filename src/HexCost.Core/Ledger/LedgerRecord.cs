@@ -63,6 +63,9 @@ namespace HexCost.Ledger
         public bool? Forced { get; set; }
         public string? User { get; set; }
         public int? ProcessId { get; set; }
+        /// <summary>When the writing process started, on the operating system's clock: with ProcessId, it tells the writer
+        /// from a later process given the same id, whatever clock HexCost itself runs on.</summary>
+        public DateTimeOffset? ProcessStartedAt { get; set; }
         public string? Note { get; set; }
         public decimal? Credits { get; set; }
         /// <summary>Whose usage a CreditUsage record is (email or user id).</summary>

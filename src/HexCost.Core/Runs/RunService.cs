@@ -339,40 +339,30 @@ namespace HexCost.Runs
             return new RunResult(run);
         }
 
-        private static int CurrentProcessId()
-        {
-#if NET8_0_OR_GREATER
-            return Environment.ProcessId;
-#else
-            return System.Diagnostics.Process.GetCurrentProcess().Id;
-#endif
-        }
-
         /// <summary>Whether <paramref name="claim"/> (an Intent or an unanswered Trigger) is another process's that is still
         /// running (its id not handed to a process started since), younger than IntentTimeout and not waited on for longer:
         /// then that process will start the run and this one waits for it.</summary>
         private static bool HeldByAnotherLiveProcess(HexAccount account, LedgerRecord claim, DateTimeOffset waitedSince)
         {
-            if (claim.ProcessId is not int owner || owner == CurrentProcessId() || !IsAlive(owner, claim.At)) return false;
+            if (claim.ProcessId is not int owner || owner == CurrentProcess.Id || !IsAlive(owner, claim)) return false;
             var now = account.Time.GetUtcNow();
             return now - claim.At < account.RunOptions.IntentTimeout && now - waitedSince < account.RunOptions.IntentTimeout;
         }
 
-        private static bool IsAlive(int processId, DateTimeOffset sinceAtLeast)
+        /// <summary>Whether the process that wrote <paramref name="claim"/> still runs: its id is taken by a process that
+        /// started when the record says (older records, without that, by one started no later than the claim).</summary>
+        private static bool IsAlive(int processId, LedgerRecord claim)
         {
             try
             {
                 using var process = System.Diagnostics.Process.GetProcessById(processId);
                 if (process.HasExited) return false;
-                try
-                {
-                    // Start times are read to the clock tick on Linux: a little slack.
-                    return process.StartTime.ToUniversalTime() <= sinceAtLeast.UtcDateTime + TimeSpan.FromSeconds(2);
-                }
-                catch (Exception ex) when (ex is InvalidOperationException || ex is System.ComponentModel.Win32Exception || ex is NotSupportedException)
-                {
-                    return true; // another user's process: assume it is the writer
-                }
+                var started = CurrentProcess.StartTimeOf(process);
+                if (started == null) return true; // another user's process: assume it is the writer
+                // Start times are read to the clock tick on Linux: a little slack.
+                return claim.ProcessStartedAt is { } writerStarted
+                    ? (started.Value - writerStarted).Duration() <= TimeSpan.FromSeconds(1)
+                    : started.Value <= claim.At + TimeSpan.FromSeconds(2);
             }
             catch (ArgumentException)
             {

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using HexCost.Api;
+using HexCost.Infrastructure;
 using HexCost.Ledger;
 using HexCost.Limits;
 using HexCost.Model;
@@ -138,11 +139,11 @@ namespace HexCost.Session
         private void Stamp(LedgerRecord record)
         {
             record.User ??= UserEmail;
-#if NET8_0_OR_GREATER
-            record.ProcessId ??= Environment.ProcessId;
-#else
-            record.ProcessId ??= System.Diagnostics.Process.GetCurrentProcess().Id;
-#endif
+            if (record.ProcessId == null)
+            {
+                record.ProcessId = CurrentProcess.Id;
+                record.ProcessStartedAt = CurrentProcess.StartedAt;
+            }
             record.Id ??= Guid.NewGuid().ToString("N");
             _ownRecords.TryAdd(record.Id, 0);
         }

@@ -26,7 +26,8 @@ namespace HexCost.Session
         public RateLimitSettings RateLimits { get; set; } = RateLimitSettings.Default;
         public HexClientOptions Client { get; set; } = new HexClientOptions();
         public HexRunOptions Runs { get; set; } = new HexRunOptions();
-        public TimeProvider Time { get; set; } = TimeProvider.System;
+        /// <summary>The account's clock: every time HexCost reads, records or waits for. Defaults to <see cref="HexAccountRegistry.DefaultTime"/>.</summary>
+        public TimeProvider Time { get; set; } = HexAccountRegistry.DefaultTime;
         /// <summary>For tests: the HTTP handler to send through.</summary>
         public HttpMessageHandler? Handler { get; set; }
     }
@@ -38,6 +39,10 @@ namespace HexCost.Session
     public static class HexAccountRegistry
     {
         private static readonly ConcurrentDictionary<string, Lazy<Task<HexAccount>>> Accounts = new ConcurrentDictionary<string, Lazy<Task<HexAccount>>>();
+
+        /// <summary>The clock of accounts connected without one of their own (Connect-Hex, implicit connects): the system's.
+        /// Tests set it to a pinned clock shared with their Hex emulator, so results do not depend on the day they run.</summary>
+        public static TimeProvider DefaultTime { get; set; } = TimeProvider.System;
 
         public static Uri ResolveBaseUri(Uri? requested)
         {

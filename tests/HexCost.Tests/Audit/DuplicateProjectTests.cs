@@ -14,7 +14,7 @@ namespace HexCost.Tests.Audit
             {
                 p.Schedules = new[] { schedule };
                 p.AppViews = new EmulatorAppViews(views, views, views, views);
-                p.LastViewedAt = DateTimeOffset.UtcNow;
+                p.LastViewedAt = TestClock.Now;
                 p.QueriedTables = tables.Select(t => new EmulatorQueriedTable("dc-1", "Snowflake prod", t)).ToList();
             });
 

@@ -26,7 +26,7 @@ namespace HexCost.Tests.Audit
             {
                 p.Schedules = schedules;
                 p.AppViews = new EmulatorAppViews(100, 10, 20, 40);
-                p.LastViewedAt = DateTimeOffset.UtcNow.AddDays(-1);
+                p.LastViewedAt = TestClock.Now.AddDays(-1);
             });
 
         private static List<PSObject> Audit(PsHost host, string arguments = "", params object?[] args)
@@ -71,7 +71,7 @@ namespace HexCost.Tests.Audit
             host.Run("Get-HexProject | Out-Null").ThrowIfErrors();
             // The ledger saw the source version of both hourly projects change every 6 hours.
             var ledger = new HexLedger(System.IO.Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
-            var start = DateTimeOffset.UtcNow.AddDays(-2);
+            var start = TestClock.Now.AddDays(-2);
             foreach (var id in new[] { learned.Id, overridden.Id })
                 for (var i = 0; i < 8; i++)
                     ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.CacheHit, At = start.AddHours(6 * i), ProjectId = id, SourceVersion = "v" + i });
@@ -93,7 +93,7 @@ namespace HexCost.Tests.Audit
             await using var world = await EmptyWorld();
             var over = Project(world, "Busy", EmulatorSchedule.Daily(1, 0));
             var within = Project(world, "Fine", EmulatorSchedule.Daily(2, 0));
-            var now = DateTimeOffset.UtcNow;
+            var now = TestClock.Now;
             for (var i = 0; i < 56; i++) world.Workspace.AddRun(over.Id, "API", now.AddHours(-11 * (i + 1)));  // 14 a week
             for (var i = 0; i < 52; i++) world.Workspace.AddRun(within.Id, "API", now.AddHours(-12 * (i + 1))); // 13 a week
             using var host = world.Connected();
@@ -111,10 +111,10 @@ namespace HexCost.Tests.Audit
             await using var world = await EmptyWorld();
             var abandoned = Project(world, "Forgotten", EmulatorSchedule.Daily(4, 0));
             abandoned.AppViews = new EmulatorAppViews(50, 0, 0, 0);
-            abandoned.LastViewedAt = DateTimeOffset.UtcNow.AddDays(-60);
+            abandoned.LastViewedAt = TestClock.Now.AddDays(-60);
             var recentlyViewed = Project(world, "Glanced at", EmulatorSchedule.Daily(4, 0));
             recentlyViewed.AppViews = new EmulatorAppViews(50, 0, 0, 0);
-            recentlyViewed.LastViewedAt = DateTimeOffset.UtcNow.AddDays(-10);
+            recentlyViewed.LastViewedAt = TestClock.Now.AddDays(-10);
             Project(world, "Popular", EmulatorSchedule.Daily(4, 0));
             using var host = world.Connected();
             var finding = Only(Audit(host, "-Rule Abandoned"), "Abandoned");
@@ -130,13 +130,13 @@ namespace HexCost.Tests.Audit
         {
             await using var world = await EmptyWorld();
             var archived = Project(world, "Old", EmulatorSchedule.Weekly("MONDAY", 1, 0));
-            archived.ArchivedAt = DateTimeOffset.UtcNow.AddDays(-3);
+            archived.ArchivedAt = TestClock.Now.AddDays(-3);
             var trashed = Project(world, "Binned", EmulatorSchedule.Daily(1, 0));
-            trashed.TrashedAt = DateTimeOffset.UtcNow.AddDays(-3);
+            trashed.TrashedAt = TestClock.Now.AddDays(-3);
             var draft = Project(world, "Draft", EmulatorSchedule.Hourly(0));
             draft.LastPublishedAt = null;
             var quiet = Project(world, "Archived and off", EmulatorSchedule.Daily(1, 0, enabled: false));
-            quiet.ArchivedAt = DateTimeOffset.UtcNow.AddDays(-3);
+            quiet.ArchivedAt = TestClock.Now.AddDays(-3);
             Project(world, "Live", EmulatorSchedule.Daily(1, 0));
             using var host = world.Connected();
             var findings = Audit(host, "-Rule ScheduledButArchived");
@@ -156,7 +156,7 @@ namespace HexCost.Tests.Audit
             await using var world = await EmptyWorld();
             var failing = Project(world, "Flaky", EmulatorSchedule.Daily(5, 0));
             var healthy = Project(world, "Solid", EmulatorSchedule.Daily(5, 30));
-            var now = DateTimeOffset.UtcNow;
+            var now = TestClock.Now;
             string[] failingOutcomes = { "ERRORED", "KILLED", "UNABLE_TO_ALLOCATE_KERNEL", "COMPLETED" };
             string[] healthyOutcomes = { "ERRORED", "COMPLETED", "COMPLETED", "COMPLETED" };
             for (var i = 0; i < 4; i++)
@@ -194,9 +194,9 @@ namespace HexCost.Tests.Audit
         public async Task IdleEditorSeat_prices_idle_editor_seats_only()
         {
             await using var world = await EmptyWorld();
-            var idle = world.Workspace.AddUser("Idle Ed", "idle.ed@example.com", "EDITOR", DateTimeOffset.UtcNow.AddDays(-45));
-            world.Workspace.AddUser("Busy Bee", "busy@example.com", "EDITOR", DateTimeOffset.UtcNow.AddDays(-2));
-            world.Workspace.AddUser("Idle Explorer", "explorer@example.com", "EXPLORER", DateTimeOffset.UtcNow.AddDays(-90));
+            var idle = world.Workspace.AddUser("Idle Ed", "idle.ed@example.com", "EDITOR", TestClock.Now.AddDays(-45));
+            world.Workspace.AddUser("Busy Bee", "busy@example.com", "EDITOR", TestClock.Now.AddDays(-2));
+            world.Workspace.AddUser("Idle Explorer", "explorer@example.com", "EXPLORER", TestClock.Now.AddDays(-90));
             using var host = world.Connected();
             var all = Audit(host, "-Rule IdleEditorSeat -EditorSeatPrice 30");
             var finding = Only(all, "IdleEditorSeat", null!);

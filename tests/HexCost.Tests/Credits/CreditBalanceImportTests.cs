@@ -15,9 +15,9 @@ namespace HexCost.Tests.Credits
         public async Task Imported_usage_is_deduplicated_and_accounted_by_the_rules()
         {
             await using var world = await HexWorld.StartAsync();
-            var editor = world.Workspace.AddUser("Ed Itor", "ed@example.com", "EDITOR", DateTimeOffset.UtcNow);
-            var explorer = world.Workspace.AddUser("Ex Plorer", "ex@example.com", "EXPLORER", DateTimeOffset.UtcNow);
-            var guest = world.Workspace.AddUser("Gu Est", "guest@example.com", "GUEST", DateTimeOffset.UtcNow);
+            var editor = world.Workspace.AddUser("Ed Itor", "ed@example.com", "EDITOR", TestClock.Now);
+            var explorer = world.Workspace.AddUser("Ex Plorer", "ex@example.com", "EXPLORER", TestClock.Now);
+            var guest = world.Workspace.AddUser("Gu Est", "guest@example.com", "GUEST", TestClock.Now);
             var csv = Path.Combine(world.State.Path, "usage.csv");
             File.WriteAllText(csv, string.Join("\n",
                 "Date,User email,Credits used,Agent",

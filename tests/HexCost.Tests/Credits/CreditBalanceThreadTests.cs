@@ -11,14 +11,14 @@ namespace HexCost.Tests.Credits
     public class CreditBalanceThreadTests
     {
         // A cycle that started five days ago, so threads of the last hours are in it whatever today's date.
-        private static int CycleStartDay => DateTime.UtcNow.AddDays(-5).Day;
+        private static int CycleStartDay => TestClock.Now.AddDays(-5).Day;
 
         [Fact]
         public async Task Thread_credits_and_imported_usage_add_up_and_say_where_they_came_from()
         {
             await using var world = await HexWorld.StartAsync();
-            var ed = world.Workspace.AddUser("Ed", "ed.threads@example.com", "EDITOR", DateTimeOffset.UtcNow);
-            var now = DateTimeOffset.UtcNow;
+            var ed = world.Workspace.AddUser("Ed", "ed.threads@example.com", "EDITOR", TestClock.Now);
+            var now = TestClock.Now;
             world.Workspace.AddThread(ed.Id, 30, now.AddHours(-2));
             world.Workspace.AddThread(ed.Id, 20, now.AddHours(-1));
             world.Workspace.AddThread(ed.Id, null, now.AddMinutes(-30));
@@ -57,8 +57,8 @@ namespace HexCost.Tests.Credits
         public async Task Crossing_an_alert_threshold_sets_AlertLevel_and_warns()
         {
             await using var world = await HexWorld.StartAsync();
-            var ed = world.Workspace.AddUser("Ed", "ed.alert@example.com", "EDITOR", DateTimeOffset.UtcNow);
-            world.Workspace.AddThread(ed.Id, 200, DateTimeOffset.UtcNow.AddHours(-1));
+            var ed = world.Workspace.AddUser("Ed", "ed.alert@example.com", "EDITOR", TestClock.Now);
+            world.Workspace.AddThread(ed.Id, 200, TestClock.Now.AddHours(-1));
             using var host = world.Connected();
             host.Run("Set-HexSpendLimit -MonthlyAddOnLimit 10 -TopUpPackCredits 100 -TopUpPackPrice 10 -AlertThreshold 80,90,100").ThrowIfErrors();
             var result = host.Run("Get-HexCreditBalance -Plan Team -Workspace -CycleStartDay $args[0]", CycleStartDay).ThrowIfErrors();

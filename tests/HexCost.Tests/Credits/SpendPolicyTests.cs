@@ -12,6 +12,10 @@ namespace HexCost.Tests.Credits
     {
         private static string StateDir(HexWorld world) => Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId);
 
+        /// <summary>The credit snapshot Get-HexCreditBalance -Workspace leaves, taken earlier in the current cycle.</summary>
+        private static string Snapshot(decimal addOnSpend, decimal projectedAddOnSpend) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{{\"at\":\"{TestClock.Iso(TestClock.EarlierThisCycle)}\",\"cycleStart\":\"{TestClock.Iso(TestClock.CycleStart(TestClock.Now))}\",\"addOnSpend\":{addOnSpend},\"projectedAddOnSpend\":{projectedAddOnSpend}}}");
+
         [Fact]
         public async Task Set_persists_describes_and_records_every_change()
         {
@@ -120,7 +124,7 @@ namespace HexCost.Tests.Credits
             using var host = world.Connected();
             Assert.StartsWith("HexNoCreditHistory,", host.Run("Set-HexSpendLimit -FromHistory").Terminating?.FullyQualifiedErrorId);
             File.WriteAllText(Path.Combine(StateDir(world), "credit-snapshot.json"),
-                "{\"at\":\"2026-11-20T00:00:00Z\",\"cycleStart\":\"2026-11-01T00:00:00Z\",\"addOnSpend\":40,\"projectedAddOnSpend\":200}");
+                Snapshot(addOnSpend: 40, projectedAddOnSpend: 200));
             var policy = host.Run("Set-HexSpendLimit -FromHistory -PassThru").ThrowIfErrors().Output.Single();
             Assert.Equal(180m, policy.Prop<decimal?>("MonthlyAddOnLimit"));
         }
@@ -133,7 +137,7 @@ namespace HexCost.Tests.Credits
             using var host = world.Connected();
             host.Run("Set-HexSpendLimit -MonthlyAddOnLimit 100").ThrowIfErrors();
             File.WriteAllText(Path.Combine(StateDir(world), "credit-snapshot.json"),
-                "{\"at\":\"2026-11-20T00:00:00Z\",\"cycleStart\":\"2026-11-01T00:00:00Z\",\"addOnSpend\":40,\"projectedAddOnSpend\":60}");
+                Snapshot(addOnSpend: 40, projectedAddOnSpend: 60));
             var refused = host.Run("Set-HexSpendLimit -MonthlyAddOnLimit 20");
             Assert.StartsWith("HexConfirmationRequired,", refused.Terminating?.FullyQualifiedErrorId);
             Assert.Contains("-Force", refused.Terminating!.Exception.Message);

@@ -10,8 +10,8 @@ using HexCost.Session;
 
 namespace HexCost.Tests.Infrastructure
 {
-    /// <summary>An emulator on real time with fast runs, a state directory, and ways to connect to it
-    /// from a runspace (Connect-Hex) or from C# (a session with test-speed retry options).</summary>
+    /// <summary>An emulator on the test clock (<see cref="TestClock"/>) with fast runs, a state directory, and ways to
+    /// connect to it from a runspace (Connect-Hex) or from C# (a session with test-speed retry options).</summary>
     internal sealed class HexWorld : IAsyncDisposable
     {
         public static readonly Hashtable FastLimits = new Hashtable { ["Request"] = "6000/1m", ["Read"] = "6000/1m", ["RunProject"] = "6000/1m" };
@@ -34,6 +34,7 @@ namespace HexCost.Tests.Infrastructure
                 PendingDuration = TimeSpan.FromMilliseconds(30),
                 RunDuration = TimeSpan.FromMilliseconds(150),
                 RateLimitsEnabled = false,
+                Time = TestClock.Shared,
             };
             configure?.Invoke(options);
             return new HexWorld(await HexEmulator.StartAsync(options), new TempDir());

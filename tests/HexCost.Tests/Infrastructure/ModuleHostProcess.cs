@@ -11,6 +11,9 @@ namespace HexCost.Tests.Infrastructure
     /// imports a module and runs against a world's emulator and state directory.</summary>
     internal static class ModuleHostProcess
     {
+        /// <summary>Read by tests/HexCost.ModuleHost: milliseconds its HexCost clock runs ahead of the real one.</summary>
+        public const string ClockOffsetVariable = "HEXCOST_TEST_CLOCK_OFFSET_MS";
+
         /// <summary>Starts <paramref name="host"/> on <paramref name="manifest"/>; <paramref name="extra"/> follows the
         /// standard arguments (e.g. --script file).</summary>
         public static Process Start(HexWorld world, string manifest, string host = "HexCost.ModuleHost", params string[] extra)
@@ -21,6 +24,9 @@ namespace HexCost.Tests.Infrastructure
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var arg in new[] { hostDll, manifest, world.Emulator.BaseUri.ToString(), world.Emulator.Token, world.State.Path }.Concat(extra))
                 start.ArgumentList.Add(arg);
+            // The host's HexCost runs on the emulator's clock (the test clock, or a fake one a test gave the emulator).
+            var offset = world.Emulator.Options.Time.GetUtcNow() - DateTimeOffset.UtcNow;
+            start.Environment[ClockOffsetVariable] = ((long)offset.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Process.Start(start)!;
         }
 

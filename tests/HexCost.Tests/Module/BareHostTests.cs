@@ -62,7 +62,7 @@ namespace HexCost.Tests.Module
                 "findings=$(@(Get-HexScheduleAudit).Count -gt 0)"
                 "balances=$(@(Get-HexCreditBalance -Plan Team).Count -gt 0)"
                 $usage = [System.IO.Path]::Combine($StatePath, 'usage.csv')
-                [System.IO.File]::WriteAllText($usage, "Date,Email,Credits`n2026-11-02T10:00:00Z,someone@example.com,3`n")
+                [System.IO.File]::WriteAllText($usage, "Date,Email,Credits`n__USAGE_AT__,someone@example.com,3`n")
                 "imported=$((Import-HexCreditUsage -Path $usage).Imported)"
                 Set-HexSpendLimit -WeeklyRunBudget 100 -Confirm:$false
                 "budget=$((Get-HexSpendLimit).WeeklyRunBudget)"
@@ -82,7 +82,7 @@ namespace HexCost.Tests.Module
             var manifest = Path.Combine(Repo.ModuleBin("netstandard2.0"), "HexCost.Commands.dll");
             using var scriptFile = new TempDir();
             var scriptPath = Path.Combine(scriptFile.Path, "ns20.ps1");
-            File.WriteAllText(scriptPath, script);
+            File.WriteAllText(scriptPath, script.Replace("__USAGE_AT__", TestClock.Iso(TestClock.EarlierThisCycle)));
             // A run that lasts until it is stopped, so Stop-HexRun never races its end.
             var (text, world) = await RunHostProcessAsync("HexCost.ModuleHost", manifest,
                 w => w.NewProject("Runs until stopped", p => p.RunDurationOverride = System.Threading.Timeout.InfiniteTimeSpan), "--script", scriptPath);

@@ -38,7 +38,7 @@ namespace HexCost.Tests.Module
                 .ThrowIfErrors().Output.First().ToString();
             shell.Run("Invoke-HexRun -ProjectId $args[0] -InputParameters @{ region = 'EU' } -Wait", project).ThrowIfErrors();
             var csv = Path.Combine(usage.Path, "usage.csv");
-            File.WriteAllText(csv, "Date,Email,Credits\n2026-11-02T10:00:00Z,someone@example.com,3.75\n");
+            File.WriteAllText(csv, $"Date,Email,Credits\n{TestClock.Iso(TestClock.EarlierThisCycle)},someone@example.com,3.75\n");
             shell.Run("Import-HexCreditUsage -Path $args[0]", csv).ThrowIfErrors();
             shell.Run("Set-HexSpendLimit -MonthlyAddOnLimit 1234.5 -AlertThreshold 75, 90 -WeeklyRunBudget 1500 -Confirm:$false").ThrowIfErrors();
 

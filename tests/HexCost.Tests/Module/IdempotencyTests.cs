@@ -64,7 +64,7 @@ namespace HexCost.Tests.Module
             host.Run("Get-HexProject | Out-Null").ThrowIfErrors();
             // A runbook wrote its intent, sent the trigger, and died before recording the answer.
             var dir = Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId);
-            var sentAt = DateTimeOffset.UtcNow;
+            var sentAt = TestClock.Now;
             new HexLedger(dir).Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = sentAt, ProjectId = project.Id, IdempotencyKey = "dead-1", ProcessId = int.MaxValue - 7, Id = "x1" });
             var orphan = world.Workspace.AddRun(project.Id, "API", sentAt.AddMilliseconds(50), duration: TimeSpan.FromMilliseconds(100));
             var run = host.Run("Invoke-HexRun -ProjectId $args[0] -IdempotencyKey dead-1 -Wait", project.Id).ThrowIfErrors().Output.Single();

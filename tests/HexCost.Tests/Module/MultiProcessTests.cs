@@ -59,17 +59,20 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
         public async Task A_claim_left_by_a_dead_process_or_released_does_not_hold_up_the_run()
         {
             await using var scene = await ClaimScene.StartAsync();
-            scene.Claim("dead", DateTimeOffset.UtcNow, processId: int.MaxValue - 7);
-            scene.Claim("released", DateTimeOffset.UtcNow);
-            scene.Claim("released", DateTimeOffset.UtcNow, TriggerOutcomes.Released);
-            // Written an hour before the live process started: that process reuses the id, it did not write the claim.
-            scene.Claim("reused", DateTimeOffset.UtcNow.AddHours(-1));
-            foreach (var version in new[] { "dead", "released", "reused" })
+            scene.Claim("dead", TestClock.Now, processId: int.MaxValue - 7);
+            scene.Claim("released", TestClock.Now);
+            scene.Claim("released", TestClock.Now, TriggerOutcomes.Released);
+            // Written by a process that started an hour before the live one: the live one reuses the id, it did not write the claim.
+            scene.Claim("reused", TestClock.Now.AddHours(-1), writerStartedAt: HexCost.Infrastructure.CurrentProcess.StartTimeOf(scene.Live)!.Value.AddHours(-1));
+            // An older record that does not say when its writer started: judged by its time (here on the operating system's
+            // clock, which process start times are on), before the live process started.
+            scene.Claim("reused-old", DateTimeOffset.UtcNow.AddHours(-1), knownStart: false);
+            foreach (var version in new[] { "dead", "released", "reused", "reused-old" })
             {
                 var result = scene.Host.Run("Invoke-HexRun -ProjectId $args[0] -SourceVersion $args[1] -Verbose", scene.Project.Id, version).ThrowIfErrors();
                 Assert.DoesNotContain(result.Verbose, v => v.Contains("waiting for it"));
             }
-            Assert.Equal(3, scene.World.Stats.RunsCreated);
+            Assert.Equal(4, scene.World.Stats.RunsCreated);
         }
 
         /// <summary>A live process's fresh claim is waited for, and the run it then starts is taken instead of another.</summary>
@@ -77,7 +80,7 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
         public async Task A_live_claim_is_waited_for_and_its_run_taken()
         {
             await using var scene = await ClaimScene.StartAsync();
-            scene.Claim("live", DateTimeOffset.UtcNow);
+            scene.Claim("live", TestClock.Now);
             var (shell, handle) = scene.Host.Start("Invoke-HexRun -ProjectId $args[0] -SourceVersion live -Wait -Verbose", scene.Project.Id);
             using (shell)
             {
@@ -87,10 +90,10 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
                 Assert.False(handle.IsCompleted, "Invoke-HexRun did not wait for the live claim");
 
                 // The claiming process starts its run and records it.
-                var run = scene.World.Workspace.AddRun(scene.Project.Id, "API", DateTimeOffset.UtcNow, duration: TimeSpan.FromMilliseconds(100));
+                var run = scene.World.Workspace.AddRun(scene.Project.Id, "API", TestClock.Now, duration: TimeSpan.FromMilliseconds(100));
                 scene.Ledger.Append(new LedgerRecord
                 {
-                    Type = LedgerRecordTypes.Trigger, Outcome = TriggerOutcomes.Created, At = DateTimeOffset.UtcNow, ProjectId = scene.Project.Id, RunId = run.RunId,
+                    Type = LedgerRecordTypes.Trigger, Outcome = TriggerOutcomes.Created, At = TestClock.Now, ProjectId = scene.Project.Id, RunId = run.RunId,
                     CacheKey = scene.Key("live"), SourceVersion = "live", InputParameters = "{}", ProcessId = scene.Live.Id,
                 });
                 var output = await Task.Factory.FromAsync(handle, shell.EndInvoke);
@@ -119,11 +122,12 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             public string Key(string sourceVersion) => HexCost.Runs.InputCanonicalizer.CacheKey(Project.Id, "{}", sourceVersion, false, false);
 
             /// <summary>The Intent a process (the live one unless told) writes for a source version before it triggers.</summary>
-            public void Claim(string sourceVersion, DateTimeOffset at, string? outcome = null, int? processId = null) =>
+            public void Claim(string sourceVersion, DateTimeOffset at, string? outcome = null, int? processId = null, DateTimeOffset? writerStartedAt = default, bool knownStart = true) =>
                 Ledger.Append(new LedgerRecord
                 {
                     Type = LedgerRecordTypes.Intent, Outcome = outcome, At = at, ProjectId = Project.Id, CacheKey = Key(sourceVersion),
                     ProcessId = processId ?? Live.Id,
+                    ProcessStartedAt = !knownStart ? null : writerStartedAt ?? (processId == null ? HexCost.Infrastructure.CurrentProcess.StartTimeOf(Live) : null),
                 });
 
             public async ValueTask DisposeAsync()

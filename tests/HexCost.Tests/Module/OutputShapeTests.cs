@@ -24,7 +24,7 @@ namespace HexCost.Tests.Module
             using var shell = new PsHost();
             using var scratch = new TempDir();
             var usage = Path.Combine(scratch.Path, "usage.csv");
-            File.WriteAllText(usage, "Date,Email,Credits\n2026-11-02T10:00:00Z,someone@example.com,3.5\n");
+            File.WriteAllText(usage, $"Date,Email,Credits\n{TestClock.Iso(TestClock.EarlierThisCycle)},someone@example.com,3.5\n");
 
             var samples = new Dictionary<string, List<PSObject>>
             {

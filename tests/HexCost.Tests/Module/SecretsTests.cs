@@ -19,7 +19,7 @@ namespace HexCost.Tests.Module
             var project = world.NewProject("Secret keeper");
             var token = world.Emulator.Token;
             var csv = Path.Combine(world.State.Path, "usage.csv");
-            File.WriteAllText(csv, "Date,Email,Credits\n2026-11-02T10:00:00Z,a@example.com,3\nbad,a@example.com,x\n");
+            File.WriteAllText(csv, $"Date,Email,Credits\n{TestClock.Iso(TestClock.EarlierThisCycle)},a@example.com,3\nbad,a@example.com,x\n");
             var report = Path.Combine(world.State.Path, "report.html");
             using var host = new PsHost();
             var seen = new StringBuilder();

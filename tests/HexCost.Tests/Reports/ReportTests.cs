@@ -31,11 +31,11 @@ namespace HexCost.Tests.Reports
             {
                 p.Schedules = new[] { EmulatorSchedule.Hourly(5) };
                 p.AppViews = new EmulatorAppViews(100, 10, 20, 40);
-                p.LastViewedAt = DateTimeOffset.UtcNow.AddDays(-1);
+                p.LastViewedAt = TestClock.Now.AddDays(-1);
             });
             var failing = world.NewProject("Failing nightly load", p => p.RunOutcome = "ERRORED");
-            var heavy = world.Workspace.AddUser("Heavy User", "heavy.user@example.com", "EDITOR", DateTimeOffset.UtcNow);
-            world.Workspace.AddThread(heavy.Id, 65, DateTimeOffset.UtcNow.AddMinutes(-20));
+            var heavy = world.Workspace.AddUser("Heavy User", "heavy.user@example.com", "EDITOR", TestClock.Now);
+            world.Workspace.AddThread(heavy.Id, 65, TestClock.Now.AddMinutes(-20));
             using var host = world.Connected();
             host.Run("Set-HexSpendLimit -MonthlyAddOnLimit 50 -WeeklyRunBudget 200 -MaxRunsPerProjectPerWeek 40").ThrowIfErrors();
             host.Run("Invoke-HexRun -ProjectId $args[0] -SourceVersion v1 -Wait | Out-Null; Invoke-HexRun -ProjectId $args[0] -SourceVersion v1 -Wait | Out-Null", evil.Id).ThrowIfErrors();
@@ -117,7 +117,7 @@ namespace HexCost.Tests.Reports
             await using var world = await HexWorld.StartAsync(o => o.ProjectCount = 3);
             world.Workspace.SetUser(world.Workspace.TokenUser with { Role = "EDITOR" });
             var csv = Path.Combine(world.State.Path, "usage.csv");
-            File.WriteAllText(csv, "Date,Email,Credits\n" + DateTimeOffset.UtcNow.AddMinutes(-10).ToString("o") + "," + world.Workspace.TokenUser.Email + ",7\n");
+            File.WriteAllText(csv, "Date,Email,Credits\n" + TestClock.Now.AddMinutes(-10).ToString("o") + "," + world.Workspace.TokenUser.Email + ",7\n");
             using var host = world.Connected();
             host.Run("Import-HexCreditUsage $args[0]", csv).ThrowIfErrors();
 
@@ -155,7 +155,7 @@ namespace HexCost.Tests.Reports
         [Fact]
         public void Credentials_in_the_base_URI_and_run_links_never_reach_the_page_and_only_http_links_survive()
         {
-            var now = DateTimeOffset.UtcNow;
+            var now = TestClock.Now;
             var data = new CostReportData
             {
                 GeneratedAt = now,
@@ -208,7 +208,7 @@ namespace HexCost.Tests.Reports
         [Fact]
         public void A_long_period_is_charted_as_lines_and_sections_that_failed_say_why()
         {
-            var now = DateTimeOffset.UtcNow;
+            var now = TestClock.Now;
             var records = Enumerable.Range(0, 90).SelectMany(d => Enumerable.Range(0, d % 7 + 1).Select(i =>
                 new LedgerRecord { Type = i % 3 == 2 ? LedgerRecordTypes.CacheHit : LedgerRecordTypes.Trigger, At = now.AddDays(-d), ProjectId = "p", Outcome = TriggerOutcomes.Created }));
             var html = CostReportHtml.Render(new CostReportData
@@ -232,7 +232,7 @@ namespace HexCost.Tests.Reports
         private static void SeedHistory(HexWorld world, string projectId, string failingId)
         {
             var ledger = new HexLedger(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
-            var today = DateTimeOffset.UtcNow.UtcDateTime.Date;
+            var today = TestClock.Now.UtcDateTime.Date;
             for (var day = 1; day < 7; day++)
             {
                 var at = new DateTimeOffset(today.AddDays(-day).AddHours(9), TimeSpan.Zero);
