@@ -18,13 +18,20 @@ namespace HexCost.Tests.Module
     public class OutputShapeTests
     {
         [Fact]
-        public async Task Every_output_type_from_its_cmdlet_is_flat_and_typed()
+        public Task Every_output_type_from_its_cmdlet_is_flat_and_typed() => AssertEveryOutputTypeIsFlatAndTypedAsync();
+
+        /// <summary>The check itself, at whatever instant the test clock reads (PinnedDateTests runs it at the edges of cycles).</summary>
+        internal static async Task AssertEveryOutputTypeIsFlatAndTypedAsync()
         {
             await using var world = await HexWorld.StartAsync();
+            // An editor past the Team grant (40) this cycle, however little of the cycle has passed, so every balance column
+            // (the pool draw, when the grant ran out) has something to show.
+            var editor = world.Workspace.AddUser("Shape Editor", "shape.editor@example.com", "EDITOR", TestClock.Now);
             using var shell = new PsHost();
             using var scratch = new TempDir();
             var usage = Path.Combine(scratch.Path, "usage.csv");
-            File.WriteAllText(usage, $"Date,Email,Credits\n{TestClock.Iso(TestClock.EarlierThisCycle)},someone@example.com,3.5\n");
+            var earlier = TestClock.Iso(TestClock.EarlierThisCycle);
+            File.WriteAllText(usage, $"Date,Email,Credits\n{earlier},someone@example.com,3.5\n{earlier},{editor.Email},45\n");
 
             var samples = new Dictionary<string, List<PSObject>>
             {
