@@ -349,20 +349,20 @@ namespace HexCost.Runs
             return now - claim.At < account.RunOptions.IntentTimeout && now - waitedSince < account.RunOptions.IntentTimeout;
         }
 
-        /// <summary>Whether the process that wrote <paramref name="claim"/> still runs: its id is taken by a process that
-        /// started when the record says (older records, without that, by one started no later than the claim).</summary>
+        /// <summary>Whether the process that wrote <paramref name="claim"/> still runs: its id is taken by a process that started
+        /// when the record says (on the operating system's clock, whatever clock HexCost runs on). A record that does not
+        /// say (written by an older HexCost) is taken as its writer's while the id is in use; IntentTimeout bounds that.</summary>
         private static bool IsAlive(int processId, LedgerRecord claim)
         {
             try
             {
                 using var process = System.Diagnostics.Process.GetProcessById(processId);
                 if (process.HasExited) return false;
+                if (claim.ProcessStartedAt is not { } writerStarted) return true;
                 var started = CurrentProcess.StartTimeOf(process);
-                if (started == null) return true; // another user's process: assume it is the writer
-                // Start times are read to the clock tick on Linux: a little slack.
-                return claim.ProcessStartedAt is { } writerStarted
-                    ? (started.Value - writerStarted).Duration() <= TimeSpan.FromSeconds(1)
-                    : started.Value <= claim.At + TimeSpan.FromSeconds(2);
+                // Another user's process, whose start cannot be read, is assumed to be the writer. Linux reads start times
+                // to the clock tick: a little slack.
+                return started == null || (started.Value - writerStarted).Duration() <= TimeSpan.FromSeconds(1);
             }
             catch (ArgumentException)
             {

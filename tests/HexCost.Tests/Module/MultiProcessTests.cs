@@ -64,15 +64,12 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             scene.Claim("released", TestClock.Now, TriggerOutcomes.Released);
             // Written by a process that started an hour before the live one: the live one reuses the id, it did not write the claim.
             scene.Claim("reused", TestClock.Now.AddHours(-1), writerStartedAt: HexCost.Infrastructure.CurrentProcess.StartTimeOf(scene.Live)!.Value.AddHours(-1));
-            // An older record that does not say when its writer started: judged by its time (here on the operating system's
-            // clock, which process start times are on), before the live process started.
-            scene.Claim("reused-old", DateTimeOffset.UtcNow.AddHours(-1), knownStart: false);
-            foreach (var version in new[] { "dead", "released", "reused", "reused-old" })
+            foreach (var version in new[] { "dead", "released", "reused" })
             {
                 var result = scene.Host.Run("Invoke-HexRun -ProjectId $args[0] -SourceVersion $args[1] -Verbose", scene.Project.Id, version).ThrowIfErrors();
                 Assert.DoesNotContain(result.Verbose, v => v.Contains("waiting for it"));
             }
-            Assert.Equal(4, scene.World.Stats.RunsCreated);
+            Assert.Equal(3, scene.World.Stats.RunsCreated);
         }
 
         /// <summary>A live process's fresh claim is waited for, and the run it then starts is taken instead of another.</summary>
@@ -122,12 +119,12 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             public string Key(string sourceVersion) => HexCost.Runs.InputCanonicalizer.CacheKey(Project.Id, "{}", sourceVersion, false, false);
 
             /// <summary>The Intent a process (the live one unless told) writes for a source version before it triggers.</summary>
-            public void Claim(string sourceVersion, DateTimeOffset at, string? outcome = null, int? processId = null, DateTimeOffset? writerStartedAt = default, bool knownStart = true) =>
+            public void Claim(string sourceVersion, DateTimeOffset at, string? outcome = null, int? processId = null, DateTimeOffset? writerStartedAt = null) =>
                 Ledger.Append(new LedgerRecord
                 {
                     Type = LedgerRecordTypes.Intent, Outcome = outcome, At = at, ProjectId = Project.Id, CacheKey = Key(sourceVersion),
                     ProcessId = processId ?? Live.Id,
-                    ProcessStartedAt = !knownStart ? null : writerStartedAt ?? (processId == null ? HexCost.Infrastructure.CurrentProcess.StartTimeOf(Live) : null),
+                    ProcessStartedAt = writerStartedAt ?? (processId == null ? HexCost.Infrastructure.CurrentProcess.StartTimeOf(Live) : null),
                 });
 
             public async ValueTask DisposeAsync()
