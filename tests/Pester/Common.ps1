@@ -262,6 +262,14 @@ function Start-HexEmulator {
     throw ("The Hex emulator did not start: " + ($failures -join ' | '))
 }
 
+function Get-HexUsageTimeThisCycle {
+    # An ISO 8601 UTC time in the current billing cycle (from the 1st) that has passed: halfway from its start to now, so
+    # usage rows land in this cycle on any day, its first minute included.
+    $now = [DateTime]::UtcNow
+    $start = New-Object -TypeName System.DateTime -ArgumentList @($now.Year, $now.Month, 1, 0, 0, 0, [System.DateTimeKind]::Utc)
+    return $start.AddTicks([long](($now - $start).Ticks / 2)).ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
+}
+
 function Get-HexEmulatorStats {
     # What the emulator counted: TotalRequests, RunsCreated, Throttled429, Kernel503, RequestsByOperation.
     param([Parameter(Mandatory = $true)] $Emulator)

@@ -41,7 +41,7 @@ Describe 'Credits and the spend guard' -Tag 'CI' {
 
     It 'imports usage once however often the file is imported' {
         $csv = Join-Path $TestDrive 'usage.csv'
-        "Date,Email,Credits`n2026-11-02T10:00:00Z,someone@example.com,3`n" | Set-Content -Path $csv -Encoding utf8
+        "Date,Email,Credits`n$(Get-HexUsageTimeThisCycle),someone@example.com,3`n" | Set-Content -Path $csv -Encoding utf8
         (Import-HexCreditUsage -Path $csv).Imported | Should -Be 1
         (Import-HexCreditUsage -Path $csv).Duplicates | Should -Be 1
     }

@@ -108,7 +108,7 @@ Describe 'Errors against the Hex emulator' -Tag 'CI' {
         Assert-HexError (Get-HexErrorRecord { Import-HexCreditUsage -Path $columns }) 'HexInvalidUsageFile' 'InvalidData' $emulator.Token ''
 
         $rows = Join-Path $TestDrive 'bad-row.csv'
-        $at = [DateTime]::UtcNow.AddMinutes(-5).ToString('yyyy-MM-ddTHH:mm:ssZ', [System.Globalization.CultureInfo]::InvariantCulture)
+        $at = Get-HexUsageTimeThisCycle
         [System.IO.File]::WriteAllText($rows, "Date,Email,Credits`n$at,a@example.com,3`nyesterday,a@example.com,lots`n")
         $imports = @()
         $errors = Get-HexErrorRecord { $script:imports = @(Import-HexCreditUsage -Path $rows) }

@@ -24,7 +24,7 @@ Describe 'Export-Csv and Import-Csv' -Tag 'CI' {
         $samples['HexCost.CreditBalance'] = @(Get-HexCreditBalance -Plan Team -ErrorAction Stop)
         $samples['HexCost.CreditSummary'] = @(Get-HexCreditBalance -Plan Team -Workspace -ErrorAction Stop)
         $usage = Join-Path $TestDrive 'usage.csv'
-        "Date,Email,Credits`n2026-11-02T10:00:00Z,someone@example.com,3.5`n" | Set-Content -Path $usage -Encoding UTF8
+        "Date,Email,Credits`n$(Get-HexUsageTimeThisCycle),someone@example.com,3.5`n" | Set-Content -Path $usage -Encoding UTF8
         $samples['HexCost.CreditUsageImport'] = @(Import-HexCreditUsage -Path $usage -ErrorAction Stop)
         $samples['HexCost.SpendPolicy'] = @(Set-HexSpendLimit -MonthlyAddOnLimit 250 -AlertThreshold 50, 100 -WeeklyRunBudget 100 -PassThru -Confirm:$false -ErrorAction Stop)
         $samples['HexCost.SpendPolicyChange'] = @(Get-HexSpendLimit -History -ErrorAction Stop)

@@ -36,7 +36,7 @@ Describe 'Safety' -Tag 'CI' {
         Stop-HexRun -ProjectId $project.ProjectId -RunId $run.RunId -Confirm:$false -ErrorAction Stop
 
         $usage = Join-Path $TestDrive 'usage-whatif.csv'
-        "Date,Email,Credits`n2026-11-02T10:00:00Z,someone@example.com,3`n" | Set-Content -Path $usage -Encoding UTF8
+        "Date,Email,Credits`n$(Get-HexUsageTimeThisCycle),someone@example.com,3`n" | Set-Content -Path $usage -Encoding UTF8
         @(Import-HexCreditUsage -Path $usage -WhatIf).Count | Should -Be 0
         (Import-HexCreditUsage -Path $usage -Confirm:$false -ErrorAction Stop).Imported | Should -Be 1 -Because '-WhatIf imported nothing'
 
