@@ -134,7 +134,7 @@ function ConvertTo-SingleQuoted {
 }
 
 function Invoke-BuildTask {
-    # The module folder is shared by Debug and Release builds (and module/bin is where older builds put theirs): start
+    # The module folder is shared by Debug and Release builds (module/bin is where older builds put theirs): start
     # empty so a package never carries stale files.
     foreach ($folder in @((Join-Path $ModuleDir 'bin'), $PackageDir)) {
         if (Test-Path -LiteralPath $folder) {

@@ -124,7 +124,7 @@ Describe 'Disconnect-Hex and HexNotConnected' -Tag 'CI' {
             # CreateDefault2: the engine's own commands only, the same on 5.1 and 7 (and in any host).
             $state = [System.Management.Automation.Runspaces.InitialSessionState]::CreateDefault2()
             if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT -and $state.PSObject.Properties['ExecutionPolicy']) {
-                # Windows only (elsewhere opening the runspace fails): the module's .psm1 loads whatever the machine's policy.
+                # Windows only (elsewhere opening the runspace fails): the module's manifest and format file load whatever the machine's policy.
                 $state.ExecutionPolicy = [Microsoft.PowerShell.ExecutionPolicy]::Bypass
             }
             $runspace = [System.Management.Automation.Runspaces.RunspaceFactory]::CreateRunspace($state)
