@@ -335,6 +335,84 @@ function Wait-HexPowerShell {
     }
 }
 
+function Invoke-HexTmuxConsole {
+    <#
+    Runs -Body (PowerShell text) in a new pwsh in a detached tmux pane -Width columns wide, a real console, on a tmux
+    server of its own, and returns the pane's lines (scrollback included, trailing spaces trimmed). The body runs after
+    the module under test is imported, with $env:HEXCOST_TEST_WORK (-Work) and the -Environment variables set; it writes
+    to the console as at a prompt and must end by writing the line '@@end'. Throws when the pane is not -Width wide or
+    the body failed.
+    #>
+    param(
+        [Parameter(Mandatory = $true)] [string] $Body,
+        [Parameter(Mandatory = $true)] [string] $Work,
+        [hashtable] $Environment = @{},
+        [int] $Width = 80,
+        [int] $TimeoutSeconds = 90
+    )
+    $null = New-Item -ItemType Directory -Path $Work -Force
+    $script = Join-Path $Work 'console.ps1'
+    $done = Join-Path $Work 'done.txt'
+    $text = @"
+`$ErrorActionPreference = 'Stop'
+`$ProgressPreference = 'SilentlyContinue'
+try {
+    Import-Module -Name `$env:HEXCOST_TEST_MANIFEST -ErrorAction Stop
+    [System.IO.File]::WriteAllText((Join-Path `$env:HEXCOST_TEST_WORK 'width.txt'), [string]`$Host.UI.RawUI.BufferSize.Width)
+$Body
+    [System.IO.File]::WriteAllText(`$env:HEXCOST_TEST_DONE, 'ok')
+} catch {
+    [System.IO.File]::WriteAllText(`$env:HEXCOST_TEST_DONE, 'error: ' + `$_)
+}
+Start-Sleep -Seconds 600
+"@
+    Set-Content -Path $script -Value $text -Encoding UTF8
+
+    $powershell = Get-HexPowerShellCommand
+    $pwsh = @($powershell.Executable) + @($powershell.Prefix) + @('-NoProfile', '-NoLogo', '-File', $script)
+    $command = (@($pwsh | ForEach-Object { "'" + ($_ -replace "'", "'\''") + "'" }) -join ' ')
+    $socket = 'hexcost-' + [guid]::NewGuid().ToString('N').Substring(0, 12)
+    $variables = @{ HEXCOST_TEST_MANIFEST = (Get-HexCostManifestPath); HEXCOST_TEST_WORK = $Work; HEXCOST_TEST_DONE = $done }
+    foreach ($key in $Environment.Keys) { $variables[$key] = $Environment[$key] }
+    $arguments = @('-L', $socket, 'start-server', ';', 'set-option', '-g', 'history-limit', '100000', ';',
+        'new-session', '-d', '-s', 'console', '-x', [string]$Width, '-y', '50')
+    foreach ($key in $variables.Keys) { $arguments += @('-e', "$key=$($variables[$key])") }
+    $arguments += $command
+    & tmux @arguments
+    if ($LASTEXITCODE -ne 0) {
+        throw "tmux could not start a detached $Width-column session (exit code $LASTEXITCODE)."
+    }
+    try {
+        # Until the body says it is done and the pane shows its last line.
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+        $pane = @()
+        while ([DateTime]::UtcNow -lt $deadline) {
+            if (Test-Path -LiteralPath $done) {
+                $pane = @(& tmux -L $socket capture-pane -p -t console -S - -E - | ForEach-Object { $_.TrimEnd() })
+                if ($pane -contains '@@end' -or (Read-SharedFile -Path $done) -ne 'ok') {
+                    break
+                }
+            }
+            Start-Sleep -Milliseconds 100
+        }
+    }
+    finally {
+        & tmux -L $socket kill-server 2>$null
+    }
+    $outcome = Read-SharedFile -Path $done
+    if ($outcome -ne 'ok') {
+        throw "The pwsh in the tmux pane did not finish its script: '$outcome'."
+    }
+    $paneWidth = Read-SharedFile -Path (Join-Path $Work 'width.txt')
+    if ($paneWidth -ne [string]$Width) {
+        throw "The tmux pane is $paneWidth columns wide, not $Width."
+    }
+    if ($pane -notcontains '@@end') {
+        throw "The tmux pane did not show the script's last line within $TimeoutSeconds s."
+    }
+    return $pane
+}
+
 function Invoke-HexPowerShell {
     # Start-HexPowerShell, then Wait-HexPowerShell.
     param([Parameter(Mandatory = $true)] [string] $Script, [Parameter(Mandatory = $true)] [string] $Root, [int] $TimeoutSeconds = 120)

@@ -162,15 +162,6 @@ BeforeAll {
         $t = [System.TimeSpan]::FromSeconds([System.Math]::Round($Seconds))
         return ('{0:00}:{1:00}:{2:00}' -f [System.Math]::Floor($t.TotalHours), $t.Minutes, $t.Seconds)
     }
-
-    function Get-HexPwshCommand {
-        # How to start this PowerShell again: its executable, or dotnet and pwsh.dll (dotnet pwsh, the local tool).
-        $process = [System.Environment]::ProcessPath
-        if ([System.IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') {
-            return @($process, [System.Environment]::GetCommandLineArgs()[0])
-        }
-        return @($process)
-    }
 }
 
 Describe 'Default views at 80 and 120 columns' -Tag 'CI' {
@@ -366,60 +357,22 @@ Describe 'Default views at 80 and 120 columns' -Tag 'CI' {
         # be those lines exactly: a console formats tables for one column less than its width, so a view wider than 79
         # columns would show differently there (cut sooner, or with a wrapped header).
         $work = Join-Path $TestDrive 'tmux'
-        $null = New-Item -ItemType Directory -Path $work -Force
-        $state = New-HexTestStatePath -Root $work
-        $script = Join-Path $work 'console.ps1'
-        $done = Join-Path $work 'done.txt'
-        $lines = @(
-            '$ErrorActionPreference = ''Stop'''
-            '$ProgressPreference = ''SilentlyContinue'''
-            'try {'
-            '    Import-Module -Name $env:HEXCOST_TEST_MANIFEST -ErrorAction Stop'
-            '    $rate = @{ RunProject = ''10000/1m''; Request = ''10000/1m''; Read = ''10000/1m'' }'
-            '    $null = Connect-Hex -Token (ConvertTo-SecureString -String $env:HEXCOST_TEST_TOKEN -AsPlainText -Force) -BaseUri $env:HEXCOST_TEST_BASEURI -StatePath $env:HEXCOST_TEST_STATE -RateLimit $rate'
-            '    $runs = @(Get-HexProject -ProjectId $env:HEXCOST_TEST_PROJECT | Invoke-HexRun -Wait)'
-            '    $audit = @(Get-HexScheduleAudit -IdleDays 1 -EditorSeatPrice 12345.67)'
-            '    [System.IO.File]::WriteAllText((Join-Path $env:HEXCOST_TEST_WORK ''runs.txt''), ($runs | Out-String -Width 80))'
-            '    [System.IO.File]::WriteAllText((Join-Path $env:HEXCOST_TEST_WORK ''audit.txt''), ($audit | Out-String -Width 80))'
-            '    [System.IO.File]::WriteAllText((Join-Path $env:HEXCOST_TEST_WORK ''width.txt''), [string]$Host.UI.RawUI.BufferSize.Width)'
-            '    Write-Host ''@@runs'''
-            '    $runs | Out-Default'
-            '    Write-Host ''@@audit'''
-            '    $audit | Out-Default'
-            '    Write-Host ''@@end'''
-            '    [System.IO.File]::WriteAllText($env:HEXCOST_TEST_DONE, ''ok'')'
-            '} catch {'
-            '    [System.IO.File]::WriteAllText($env:HEXCOST_TEST_DONE, ''error: '' + $_)'
-            '}'
-            'Start-Sleep -Seconds 600'
-        )
-        Set-Content -Path $script -Value $lines -Encoding UTF8
-
-        $pwsh = @(Get-HexPwshCommand) + @('-NoProfile', '-NoLogo', '-File', $script)
-        $command = (@($pwsh | ForEach-Object { "'" + ($_ -replace "'", "'\''") + "'" }) -join ' ')
-        $name = 'hexcost-display-' + [guid]::NewGuid().ToString('N').Substring(0, 12)
-        $environment = @{
-            HEXCOST_TEST_MANIFEST = (Get-HexCostManifestPath); HEXCOST_TEST_TOKEN = $emulator.Token; HEXCOST_TEST_BASEURI = $emulator.BaseUri
-            HEXCOST_TEST_STATE = $state; HEXCOST_TEST_PROJECT = $project.ProjectId; HEXCOST_TEST_WORK = $work; HEXCOST_TEST_DONE = $done
-        }
-        $arguments = @('new-session', '-d', '-s', $name, '-x', '80', '-y', '50')
-        foreach ($key in $environment.Keys) { $arguments += @('-e', "$key=$($environment[$key])") }
-        $arguments += $command
-        & tmux @arguments
-        $LASTEXITCODE | Should -Be 0 -Because 'tmux starts a detached 80x50 session'
-        try {
-            $deadline = [DateTime]::UtcNow.AddSeconds(90)
-            while (-not (Test-Path -LiteralPath $done) -and [DateTime]::UtcNow -lt $deadline) {
-                Start-Sleep -Milliseconds 250
-            }
-            Start-Sleep -Milliseconds 500
-            (Read-SharedFile -Path $done) | Should -BeExactly 'ok' -Because 'the pwsh in the tmux pane ran both cmdlets'
-            (Read-SharedFile -Path (Join-Path $work 'width.txt')) | Should -BeExactly '80' -Because 'the pane is an 80-column console'
-            $pane = @(& tmux capture-pane -p -t $name -S - -E -)
-            $pane = @($pane | ForEach-Object { $_.TrimEnd() })
-        }
-        finally {
-            & tmux kill-session -t $name 2>$null
+        $state = New-HexTestStatePath -Root $TestDrive
+        $body = @'
+    $rate = @{ RunProject = '10000/1m'; Request = '10000/1m'; Read = '10000/1m' }
+    $null = Connect-Hex -Token (ConvertTo-SecureString -String $env:HEXCOST_TEST_TOKEN -AsPlainText -Force) -BaseUri $env:HEXCOST_TEST_BASEURI -StatePath $env:HEXCOST_TEST_STATE -RateLimit $rate
+    $runs = @(Get-HexProject -ProjectId $env:HEXCOST_TEST_PROJECT | Invoke-HexRun -Wait)
+    $audit = @(Get-HexScheduleAudit -IdleDays 1 -EditorSeatPrice 12345.67)
+    [System.IO.File]::WriteAllText((Join-Path $env:HEXCOST_TEST_WORK 'runs.txt'), ($runs | Out-String -Width 80))
+    [System.IO.File]::WriteAllText((Join-Path $env:HEXCOST_TEST_WORK 'audit.txt'), ($audit | Out-String -Width 80))
+    Write-Host '@@runs'
+    $runs | Out-Default
+    Write-Host '@@audit'
+    $audit | Out-Default
+    Write-Host '@@end'
+'@
+        $pane = Invoke-HexTmuxConsole -Body $body -Work $work -Environment @{
+            HEXCOST_TEST_TOKEN = $emulator.Token; HEXCOST_TEST_BASEURI = $emulator.BaseUri; HEXCOST_TEST_STATE = $state; HEXCOST_TEST_PROJECT = $project.ProjectId
         }
 
         $paneText = $pane -join "`n"

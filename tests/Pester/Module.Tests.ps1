@@ -243,55 +243,14 @@ Describe 'Help' -Tag 'CI' {
         # that claim. A new pwsh in a detached 80x50 tmux pane (on a tmux server of its own, whose scrollback holds all
         # the help) writes Get-Help -Full of every cmdlet to its console between markers, as at a prompt. The pane's
         # lines must be what Out-String -Width 79 gives here, line for line.
-        $work = Join-Path $TestDrive 'tmux'
-        $null = New-Item -ItemType Directory -Path $work -Force
-        $script = Join-Path $work 'console.ps1'
-        $done = Join-Path $work 'done.txt'
-        $lines = @(
-            '$ErrorActionPreference = ''Stop'''
-            'try {'
-            '    Import-Module -Name $env:HEXCOST_TEST_MANIFEST -ErrorAction Stop'
-            '    [System.IO.File]::WriteAllText((Join-Path $env:HEXCOST_TEST_WORK ''width.txt''), [string]$Host.UI.RawUI.BufferSize.Width)'
-            '    foreach ($name in ($env:HEXCOST_TEST_CMDLETS -split '','')) {'
-            '        Write-Host "@@$name"'
-            '        Get-Help -Name $name -Full | Out-Default'
-            '    }'
-            '    Write-Host ''@@end'''
-            '    [System.IO.File]::WriteAllText($env:HEXCOST_TEST_DONE, ''ok'')'
-            '} catch {'
-            '    [System.IO.File]::WriteAllText($env:HEXCOST_TEST_DONE, ''error: '' + $_)'
-            '}'
-            'Start-Sleep -Seconds 600'
-        )
-        Set-Content -Path $script -Value $lines -Encoding UTF8
-
-        $powershell = Get-HexPowerShellCommand
-        $pwsh = @($powershell.Executable) + @($powershell.Prefix) + @('-NoProfile', '-NoLogo', '-File', $script)
-        $command = (@($pwsh | ForEach-Object { "'" + ($_ -replace "'", "'\''") + "'" }) -join ' ')
-        $socket = 'hexcost-help-' + [guid]::NewGuid().ToString('N').Substring(0, 12)
-        $environment = @{
-            HEXCOST_TEST_MANIFEST = (Get-HexCostManifestPath); HEXCOST_TEST_CMDLETS = ($HexCostCmdlets -join ',')
-            HEXCOST_TEST_WORK = $work; HEXCOST_TEST_DONE = $done
-        }
-        $arguments = @('-L', $socket, 'start-server', ';', 'set-option', '-g', 'history-limit', '100000', ';',
-            'new-session', '-d', '-s', 'help', '-x', '80', '-y', '50')
-        foreach ($key in $environment.Keys) { $arguments += @('-e', "$key=$($environment[$key])") }
-        $arguments += $command
-        & tmux @arguments
-        $LASTEXITCODE | Should -Be 0 -Because 'tmux starts a detached 80x50 session'
-        try {
-            $deadline = [DateTime]::UtcNow.AddSeconds(90)
-            while (-not (Test-Path -LiteralPath $done) -and [DateTime]::UtcNow -lt $deadline) {
-                Start-Sleep -Milliseconds 250
-            }
-            Start-Sleep -Milliseconds 500
-            (Read-SharedFile -Path $done) | Should -BeExactly 'ok' -Because 'the pwsh in the tmux pane wrote the help of every cmdlet'
-            (Read-SharedFile -Path (Join-Path $work 'width.txt')) | Should -BeExactly '80' -Because 'the pane is an 80-column console'
-            $pane = @(& tmux -L $socket capture-pane -p -t help -S - -E - | ForEach-Object { $_.TrimEnd() })
-        }
-        finally {
-            & tmux -L $socket kill-server 2>$null
-        }
+        $body = @'
+    foreach ($name in ($env:HEXCOST_TEST_CMDLETS -split ',')) {
+        Write-Host "@@$name"
+        Get-Help -Name $name -Full | Out-Default
+    }
+    Write-Host '@@end'
+'@
+        $pane = Invoke-HexTmuxConsole -Body $body -Work (Join-Path $TestDrive 'tmux') -Environment @{ HEXCOST_TEST_CMDLETS = ($HexCostCmdlets -join ',') }
 
         $markers = @($HexCostCmdlets | ForEach-Object { "@@$_" }) + @('@@end')
         $at = @($markers | ForEach-Object { [array]::IndexOf($pane, $_) })
