@@ -10,8 +10,17 @@ BeforeAll {
     function Get-HexErrorRecord {
         # The error records $Block writes or throws, in order.
         param([Parameter(Mandatory = $true)] [scriptblock] $Block)
+        return @((Invoke-HexCapture $Block).Errors)
+    }
+
+    function Invoke-HexCapture {
+        # What $Block writes, split into its error records (written or thrown, in order) and its other output.
+        param([Parameter(Mandatory = $true)] [scriptblock] $Block)
         $records = @(try { & $Block 2>&1 } catch { $_ })
-        return @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        return [pscustomobject]@{
+            Errors = @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+            Output = @($records | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
+        }
     }
 
     function Assert-HexError {
@@ -50,10 +59,10 @@ Describe 'Errors against the Hex emulator' -Tag 'CI' {
 
     It 'HexRunFailed: a run that ends ERRORED is written and its error names it' {
         $failing = @($projects | Where-Object { $_.Title -like 'Failing*' })[0]
-        $runs = @()
-        $errors = Get-HexErrorRecord { $script:runs = @(Invoke-HexRun -ProjectId $failing.ProjectId -Wait) }
-        Assert-HexError $errors 'HexRunFailed' 'InvalidResult' $emulator.Token 'ERRORED'
-        $script:runs[0].Status | Should -Be 'ERRORED' -Because 'the failed run is still written'
+        $captured = Invoke-HexCapture { Invoke-HexRun -ProjectId $failing.ProjectId -Wait }
+        Assert-HexError $captured.Errors 'HexRunFailed' 'InvalidResult' $emulator.Token 'ERRORED'
+        @($captured.Output).Count | Should -Be 1 -Because 'the failed run is still written'
+        $captured.Output[0].Status | Should -Be 'ERRORED'
     }
 
     It 'HexRunNotFound: a run id the project does not have' {
@@ -110,11 +119,11 @@ Describe 'Errors against the Hex emulator' -Tag 'CI' {
         $rows = Join-Path $TestDrive 'bad-row.csv'
         $at = Get-HexUsageTimeThisCycle
         [System.IO.File]::WriteAllText($rows, "Date,Email,Credits`n$at,a@example.com,3`nyesterday,a@example.com,lots`n")
-        $imports = @()
-        $errors = Get-HexErrorRecord { $script:imports = @(Import-HexCreditUsage -Path $rows) }
-        Assert-HexError $errors 'HexInvalidUsageRow' 'InvalidData' $emulator.Token ''
-        $script:imports[0].Imported | Should -Be 1 -Because 'the good row is imported anyway'
-        $script:imports[0].Rejected | Should -Be 1
+        $captured = Invoke-HexCapture { Import-HexCreditUsage -Path $rows }
+        Assert-HexError $captured.Errors 'HexInvalidUsageRow' 'InvalidData' $emulator.Token ''
+        @($captured.Output).Count | Should -Be 1
+        $captured.Output[0].Imported | Should -Be 1 -Because 'the good row is imported anyway'
+        $captured.Output[0].Rejected | Should -Be 1
     }
 
     It 'HexReportPathInvalid: a report path that is a folder' {

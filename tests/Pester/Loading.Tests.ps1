@@ -31,13 +31,14 @@ Import-Module $HexCostModule -ErrorAction Stop; Write-HexCostState 'first'
 Import-Module $HexCostModule -ErrorAction Stop; Write-HexCostState 'again'
 Import-Module $HexCostModule -Force -ErrorAction Stop; Write-HexCostState 'force'
 Import-Module $HexCostModule -Force -ErrorAction Stop; Write-HexCostState 'forceAgain'
-Remove-Module HexCost; Write-HexCostState 'removed'
+Remove-Module HexCost; "removed=$(@(Get-Module HexCost).Count)"
 Import-Module $HexCostModule -ErrorAction Stop; Write-HexCostState 'afterRemove'
 '@)
         foreach ($step in @('first', 'again', 'force', 'forceAgain', 'afterRemove')) {
             Get-Line -Result $result -Name $step | Should -Be "$($HexCostCmdlets.Count),True" -Because "after the '$step' import"
         }
-        Get-Line -Result $result -Name 'removed' | Should -Be '0,False'
+        # Not Get-Command: for a module on $env:PSModulePath it lists the commands an import would bring.
+        Get-Line -Result $result -Name 'removed' | Should -Be '0'
     }
 
     It 'imports with every cmdlet in a second runspace, in ForEach-Object -Parallel and in Start-ThreadJob' -Skip:($PSVersionTable.PSEdition -ne 'Core') {
