@@ -16,6 +16,8 @@ BeforeAll {
     function Invoke-HexCapture {
         # What $Block writes, split into its error records (written or thrown, in order) and its other output.
         param([Parameter(Mandatory = $true)] [scriptblock] $Block)
+        # The build's Pester runner sets Stop, which would make every written error end $Block.
+        $ErrorActionPreference = 'Continue'
         $records = @(try { & $Block 2>&1 } catch { $_ })
         return [pscustomobject]@{
             Errors = @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
