@@ -50,8 +50,7 @@ namespace HexCost.Commands
             }
             catch (FormatException error)
             {
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException(error.Message, nameof(RateLimit), error),
-                    HexErrors.InvalidRateLimit, ErrorCategory.InvalidArgument, RateLimit));
+                ThrowTerminatingError(HexErrors.InvalidRateLimit.Record(new ArgumentException(error.Message, nameof(RateLimit), error), RateLimit));
                 return;
             }
 

@@ -90,7 +90,7 @@ namespace HexCost.Commands
             }
             catch (FormatException error)
             {
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException(error.Message, error), "HexInvalidCreditParameter", ErrorCategory.InvalidArgument, GrantTable ?? (object?)SeatOverride));
+                ThrowTerminatingError(HexErrors.InvalidCreditParameter.Record(new ArgumentException(error.Message, error), GrantTable ?? (object?)SeatOverride));
                 return;
             }
 
@@ -138,7 +138,7 @@ namespace HexCost.Commands
                 }
                 catch (ItemNotFoundException error)
                 {
-                    WriteError(new ErrorRecord(error, "HexUsageFileNotFound", ErrorCategory.ObjectNotFound, pattern));
+                    WriteError(HexErrors.UsageFileNotFound.Record(error, pattern));
                     continue;
                 }
                 foreach (var file in files)
@@ -152,18 +152,18 @@ namespace HexCost.Commands
                     }
                     catch (FormatException error)
                     {
-                        WriteError(new ErrorRecord(error, "HexInvalidUsageFile", ErrorCategory.InvalidData, file));
+                        WriteError(HexErrors.InvalidUsageFile.Record(error, file));
                         continue;
                     }
                     catch (System.IO.IOException error)
                     {
-                        WriteError(new ErrorRecord(error, "HexUsageFileUnreadable", ErrorCategory.ReadError, file));
+                        WriteError(HexErrors.UsageFileUnreadable.Record(error, file));
                         continue;
                     }
                     foreach (var row in errors)
                     {
-                        WriteError(new ErrorRecord(new FormatException($"{file} line {row.Line}: {row.Message} The row was skipped."),
-                            "HexInvalidUsageRow", ErrorCategory.InvalidData, file + ":" + row.Line.ToString(CultureInfo.InvariantCulture)));
+                        WriteError(HexErrors.InvalidUsageRow.Record(new FormatException($"{file} line {row.Line}: {row.Message} The row was skipped."),
+                            file + ":" + row.Line.ToString(CultureInfo.InvariantCulture)));
                     }
                     WriteVerbose($"{file}: {result.Imported} rows imported, {result.Duplicates} already in the ledger, {result.Rejected} rejected.");
                     WriteTypedObject(result, "HexCost.CreditUsageImport");
@@ -229,8 +229,7 @@ namespace HexCost.Commands
             {
                 if (value < 0)
                 {
-                    ThrowTerminatingError(new ErrorRecord(new ArgumentOutOfRangeException(name, value, $"-{name} is a number of runs of 0 or more, or $null to remove it."),
-                        "HexInvalidSpendPolicy", ErrorCategory.InvalidArgument, value));
+                    ThrowTerminatingError(HexErrors.InvalidSpendPolicy.Record(new ArgumentOutOfRangeException(name, value, $"-{name} is a number of runs of 0 or more, or $null to remove it."), value));
                 }
             }
             var store = new SpendPolicyStore(Account);
@@ -243,7 +242,7 @@ namespace HexCost.Commands
             }
             catch (HexException error)
             {
-                ThrowTerminatingError(new ErrorRecord(error, HexErrors.SpendPolicyCorrupt, ErrorCategory.InvalidData, store.PolicyPath));
+                ThrowTerminatingError(HexErrors.SpendPolicyCorrupt.Record(error, store.PolicyPath));
                 return;
             }
 
@@ -252,8 +251,7 @@ namespace HexCost.Commands
             {
                 if (snapshot == null)
                 {
-                    ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("-FromHistory needs a projection: run Get-HexCreditBalance -Plan <plan> -Workspace first."),
-                        "HexNoCreditHistory", ErrorCategory.InvalidOperation, null));
+                    ThrowTerminatingError(HexErrors.NoCreditHistory.Record(new InvalidOperationException("-FromHistory needs a projection: run Get-HexCreditBalance -Plan <plan> -Workspace first."), null));
                     return;
                 }
                 limit = Math.Round(snapshot.ProjectedAddOnSpend * 0.9m, 2);
@@ -290,8 +288,7 @@ namespace HexCost.Commands
                 }
                 catch (Exception error) when (error is System.Management.Automation.Host.HostException || error is PSInvalidOperationException || error is NotImplementedException)
                 {
-                    ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(question + " This host cannot ask; run again with -Force to confirm.", error),
-                        "HexConfirmationRequired", ErrorCategory.InvalidOperation, updated.MonthlyAddOnLimit));
+                    ThrowTerminatingError(HexErrors.ConfirmationRequired.Record(new InvalidOperationException(question + " This host cannot ask; run again with -Force to confirm.", error), updated.MonthlyAddOnLimit));
                     return;
                 }
                 if (!confirmed) return;
@@ -347,7 +344,7 @@ namespace HexCost.Commands
             }
             catch (HexException error)
             {
-                ThrowTerminatingError(new ErrorRecord(error, HexErrors.SpendPolicyCorrupt, ErrorCategory.InvalidData, store.PolicyPath));
+                ThrowTerminatingError(HexErrors.SpendPolicyCorrupt.Record(error, store.PolicyPath));
             }
         }
     }
@@ -375,7 +372,7 @@ namespace HexCost.Commands
             }
             catch (HexException error)
             {
-                ThrowTerminatingError(new ErrorRecord(error, HexErrors.SpendPolicyCorrupt, ErrorCategory.InvalidData, null));
+                ThrowTerminatingError(HexErrors.SpendPolicyCorrupt.Record(error, null));
                 return;
             }
             var records = Account.Ledger.ReadAll().Where(r => r.At >= from && r.At <= to && r.ProjectId != null);

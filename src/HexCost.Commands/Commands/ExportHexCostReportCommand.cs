@@ -81,7 +81,7 @@ namespace HexCost.Commands
             }
             catch (Exception error) when (error is IOException || error is UnauthorizedAccessException)
             {
-                ThrowTerminatingError(new ErrorRecord(error, "HexReportWriteFailed", ErrorCategory.WriteError, target));
+                ThrowTerminatingError(HexErrors.ReportWriteFailed.Record(error, target));
                 return;
             }
             EventSink.Progress(new HexProgress(ProgressIds.Paging, Activity, "Done", 100, completed: true));
@@ -111,20 +111,18 @@ namespace HexCost.Commands
             }
             catch (Exception error) when (error is ArgumentException || error is NotSupportedException || error is ProviderNotFoundException || error is System.Management.Automation.DriveNotFoundException)
             {
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException(error.Message, nameof(Path), error), "HexReportPathInvalid", ErrorCategory.InvalidArgument, Path));
+                ThrowTerminatingError(HexErrors.ReportPathInvalid.Record(new ArgumentException(error.Message, nameof(Path), error), Path));
                 return null;
             }
             if (Directory.Exists(target))
             {
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException($"'{target}' is a directory; give the path of the HTML file to write, e.g. {System.IO.Path.Combine(target, "hex-cost-report.html")}.", nameof(Path)),
-                    "HexReportPathInvalid", ErrorCategory.InvalidArgument, Path));
+                ThrowTerminatingError(HexErrors.ReportPathInvalid.Record(new ArgumentException($"'{target}' is a directory; give the path of the HTML file to write, e.g. {System.IO.Path.Combine(target, "hex-cost-report.html")}.", nameof(Path)), Path));
                 return null;
             }
             var directory = System.IO.Path.GetDirectoryName(target);
             if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
             {
-                ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException($"The folder '{directory}' does not exist: create it first."),
-                    "HexReportPathInvalid", ErrorCategory.ObjectNotFound, Path));
+                ThrowTerminatingError(HexErrors.ReportPathInvalid.Record(new DirectoryNotFoundException($"The folder '{directory}' does not exist: create it first."), Path, ErrorCategory.ObjectNotFound));
                 return null;
             }
             return target;
@@ -175,7 +173,7 @@ namespace HexCost.Commands
             }
             catch (HexException error)
             {
-                WriteError(new ErrorRecord(error, HexErrors.SpendPolicyCorrupt, ErrorCategory.InvalidData, store.PolicyPath));
+                WriteError(HexErrors.SpendPolicyCorrupt.Record(error, store.PolicyPath));
                 data.PolicyNote = error.Message;
             }
         }
@@ -234,7 +232,7 @@ namespace HexCost.Commands
             }
             catch (Exception error) when (error is IOException || error is UnauthorizedAccessException)
             {
-                WriteError(new ErrorRecord(error, HexErrors.StateError, ErrorCategory.ReadError, Account.Ledger.FilePath));
+                WriteError(HexErrors.StateError.Record(error, Account.Ledger.FilePath, ErrorCategory.ReadError));
                 data.RunsNote = error.Message;
             }
             foreach (var entry in Account.ProjectNames.Snapshot())

@@ -87,8 +87,7 @@ namespace HexCost.Commands
             }
             catch (FormatException error)
             {
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException(error.Message, nameof(DataRefreshInterval), error),
-                    "HexInvalidDataRefreshInterval", ErrorCategory.InvalidArgument, DataRefreshInterval));
+                ThrowTerminatingError(HexErrors.InvalidDataRefreshInterval.Record(new ArgumentException(error.Message, nameof(DataRefreshInterval), error), DataRefreshInterval));
                 return;
             }
             _auditor = new ScheduleAuditor(Account, options, EventSink);

@@ -85,8 +85,8 @@ namespace HexCost.Commands
         {
             if (Timeout <= TimeSpan.Zero)
             {
-                ThrowTerminatingError(new ErrorRecord(new ArgumentOutOfRangeException(nameof(Timeout), Timeout,
-                    "-Timeout must be longer than zero, e.g. -Timeout (New-TimeSpan -Minutes 30)."), "HexInvalidTimeout", ErrorCategory.InvalidArgument, Timeout));
+                ThrowTerminatingError(HexErrors.InvalidTimeout.Record(new ArgumentOutOfRangeException(nameof(Timeout), Timeout,
+                    "-Timeout must be longer than zero, e.g. -Timeout (New-TimeSpan -Minutes 30)."), Timeout));
             }
         }
 
