@@ -166,6 +166,13 @@ BeforeAll {
 
 Describe 'Default views at 80 and 120 columns' -Tag 'CI' {
     BeforeAll {
+        # The run view's columns, and how each cell is made from a run.
+        $runColumns = [ordered]@{
+            ProjectId = { $args[0].ProjectId }
+            Status    = { $args[0].Status }
+            Elapsed   = { Format-HexElapsed $args[0].ElapsedSeconds }
+            Cached    = { [string]$args[0].FromCache }
+        }
         $emulator = Start-HexEmulator -RunMilliseconds 200 -PendingMilliseconds 20
         $session = Connect-HexTest -Emulator $emulator -StatePath $TestDrive
         $project = Get-PublishedHexProject -WithSchedule
@@ -203,15 +210,9 @@ Describe 'Default views at 80 and 120 columns' -Tag 'CI' {
         $runs[0].Status | Should -BeExactly 'COMPLETED'
         $history = @(Get-HexRun -ProjectId $project.ProjectId -ErrorAction Stop)
         $history.Count | Should -BeGreaterThan 1
-        $expected = [ordered]@{
-            ProjectId = { $args[0].ProjectId }
-            Status    = { $args[0].Status }
-            Elapsed   = { Format-HexElapsed $args[0].ElapsedSeconds }
-            Cached    = { [string]$args[0].FromCache }
-        }
-        $lines = Assert-HexTable -InputObject $runs -TypeName 'HexCost.Run' -Expected $expected
+        $lines = Assert-HexTable -InputObject $runs -TypeName 'HexCost.Run' -Expected $runColumns
         ($lines -join "`n") | Should -Match 'COMPLETED'
-        $null = Assert-HexTable -InputObject $history -TypeName 'HexCost.Run' -Expected $expected
+        $null = Assert-HexTable -InputObject $history -TypeName 'HexCost.Run' -Expected $runColumns
     }
 
     It 'the run view shows every Hex run status whole, and durations of more than a day' {
@@ -221,13 +222,7 @@ Describe 'Default views at 80 and 120 columns' -Tag 'CI' {
                     Status = $HexRunStatuses[$i]; ElapsedSeconds = @(0.4, 59.6, 4000.4, 86399, 90061, $null)[$i]; FromCache = ($i % 2 -eq 0)
                 }
             })
-        $expected = [ordered]@{
-            ProjectId = { $args[0].ProjectId }
-            Status    = { $args[0].Status }
-            Elapsed   = { Format-HexElapsed $args[0].ElapsedSeconds }
-            Cached    = { [string]$args[0].FromCache }
-        }
-        $null = Assert-HexTable -InputObject $runs -TypeName 'HexCost.Run' -Expected $expected
+        $null = Assert-HexTable -InputObject $runs -TypeName 'HexCost.Run' -Expected $runColumns
     }
 
     It 'Get-HexScheduleAudit: rule, project or owner, and both savings columns' {
