@@ -511,7 +511,7 @@ Describe 'Ctrl+C during Invoke-HexRun -Wait' -Tag 'CI' {
 Import-Module `$HexCostModule -ErrorAction Stop
 `$token = ConvertTo-SecureString -String '$($emulator.Token)' -AsPlainText -Force
 Connect-Hex -Token `$token -BaseUri '$($emulator.BaseUri)' -StatePath '$statePath' -RateLimit @{ RunProject = '10000/1m'; Request = '10000/1m'; Read = '10000/1m' } -ErrorAction Stop
-'$($ids -join "','")' | Invoke-HexRun -Wait -Verbose 4>&1
+'$($ids -join "','")' | ForEach-Object { [pscustomobject]@{ ProjectId = `$_ } } | Invoke-HexRun -Wait -Verbose 4>&1
 'the wait ended by itself'
 "@
         try {
