@@ -396,6 +396,14 @@ Describe 'Project and run ids are checked before anything is sent' -Tag 'CI' {
         (Get-HexRun -ProjectId $messy -RunId " $($run.RunId.ToUpperInvariant())`r`n" -ErrorAction Stop).RunId | Should -Be $run.RunId
     }
 
+    It 'Get-HexRun -IncludeTotalCount says the total is unknown instead of being ignored' {
+        $null = Invoke-HexRun -ProjectId $id -ErrorAction Stop
+        $output = @(Get-HexRun -ProjectId $id -First 1 -IncludeTotalCount -ErrorAction Stop)
+        $output.Count | Should -Be 2
+        $output[0].PSObject.TypeNames | Should -Contain 'HexCost.Run'
+        $output[1].ToString() | Should -Be 'Unknown total count'
+    }
+
     It 'Stop-HexRun on a run that has ended says how it ended, not HexBadRequest' {
         $run = Invoke-HexRun -ProjectId $id -Wait -ErrorAction Stop
         $captured = Invoke-HexCapture { Stop-HexRun -ProjectId $id -RunId $run.RunId -PassThru -Confirm:$false }

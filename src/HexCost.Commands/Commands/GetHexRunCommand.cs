@@ -80,6 +80,8 @@ namespace HexCost.Commands
                 offset += runs.Count;
                 if (runs.Count == 0 || string.IsNullOrEmpty(page.NextPage)) break;
             }
+            // Hex's run list has no total: PowerShell's way of saying so (accuracy 0 is "Unknown total count").
+            if (PagingParameters.IncludeTotalCount) WriteObject(PagingParameters.NewTotalCount(0, 0.0));
         }
 
         private void Write(RunStatusPayload status, string projectId)
