@@ -55,13 +55,13 @@ Describe 'Credits and the spend guard' -Tag 'CI' {
         @(Get-HexSpendLimit -History).Count | Should -Be 2
     }
 
-    It 'refuses runs over the budget with HexRunBudgetExceeded, and -Force overrides' {
+    It 'refuses runs over the budget with HexRunBudgetExceeded, and -IgnoreRunBudget overrides' {
         Set-HexSpendLimit -MaxRunsPerProjectPerWeek 1
         $project = Get-HexProject | Where-Object { $_.LastPublishedAt -and $_.Title -notlike 'Failing*' } | Select-Object -First 1
         $null = $project | Invoke-HexRun -ErrorAction Stop
         $null = $project | Invoke-HexRun -ErrorAction SilentlyContinue -ErrorVariable refused
         $refused[0].FullyQualifiedErrorId | Should -BeLike 'HexRunBudgetExceeded*'
-        ($project | Invoke-HexRun -Force -WarningAction SilentlyContinue).RunId | Should -Not -BeNullOrEmpty
+        ($project | Invoke-HexRun -IgnoreRunBudget -WarningAction SilentlyContinue).RunId | Should -Not -BeNullOrEmpty
         (Get-HexRunReport | Where-Object ProjectId -eq $project.ProjectId).Forced | Should -Be 1
     }
 }

@@ -350,7 +350,7 @@ namespace HexCost.Commands
     }
 
     /// <summary>
-    /// <para type="synopsis">Reports HexCost's runs per project from the ledger: triggered, cache hits, failures, throttling, share of budget.</para>
+    /// <para type="synopsis">Reports HexCost's runs per project from the ledger: triggered, cache hits, failures, runs left running, throttling, share of budget.</para>
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "HexRunReport")]
     [OutputType(typeof(RunReport))]
@@ -375,7 +375,11 @@ namespace HexCost.Commands
                 ThrowTerminatingError(HexErrors.SpendPolicyCorrupt.Record(error, null));
                 return;
             }
-            var records = Account.Ledger.ReadAll().Where(r => r.At >= from && r.At <= to && r.ProjectId != null);
+            var ledger = Account.Ledger.ReadAll().ToList();
+            // When HexCost last saw each run end or cancelled it, at any time: a wait stopped before that left nothing running.
+            var lastEnded = ledger.Where(r => (r.Type == LedgerRecordTypes.Complete || r.Type == LedgerRecordTypes.Cancel) && r.RunId != null)
+                .GroupBy(r => r.RunId!, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Max(r => r.At), StringComparer.OrdinalIgnoreCase);
+            var records = ledger.Where(r => r.At >= from && r.At <= to && r.ProjectId != null);
             foreach (var project in records.GroupBy(r => r.ProjectId!, StringComparer.OrdinalIgnoreCase).OrderBy(g => g.Key, StringComparer.OrdinalIgnoreCase))
             {
                 var triggered = project.Count(r => r.Type == LedgerRecordTypes.Trigger && r.Outcome == TriggerOutcomes.Created && r.Note != "DryRun");
@@ -388,7 +392,10 @@ namespace HexCost.Commands
                     CacheHits = project.Count(r => r.Type == LedgerRecordTypes.CacheHit),
                     Completed = project.Count(r => r.Type == LedgerRecordTypes.Complete && r.Status == RunStatuses.Completed),
                     Failed = project.Count(r => r.Type == LedgerRecordTypes.Complete && RunStatuses.IsFailure(r.Status)),
-                    Forced = project.Count(r => r.Type == LedgerRecordTypes.Trigger && r.Forced == true),
+                    Forced = project.Count(r => (r.Type == LedgerRecordTypes.Trigger || r.Type == LedgerRecordTypes.Adopt) && r.Forced == true),
+                    LeftRunning = project.Where(r => r.Type == LedgerRecordTypes.WaitStopped && r.RunId != null)
+                        .GroupBy(r => r.RunId!, StringComparer.OrdinalIgnoreCase)
+                        .Count(g => !lastEnded.TryGetValue(g.Key, out var ended) || ended < g.Max(r => r.At)),
                     ThrottledSeconds = Math.Round(project.Where(r => r.Type == LedgerRecordTypes.Trigger || r.Type == LedgerRecordTypes.Adopt).Sum(r => r.ThrottledSeconds ?? 0), 3),
                     PercentOfBudget = policy.MaxRunsPerProjectPerWeek is int cap && cap > 0 ? Math.Round((triggered + adopted) * 100d / (cap * Days / 7d), 1) : (double?)null,
                     From = from.UtcDateTime,

@@ -41,8 +41,18 @@ namespace HexCost.Commands
         {
             if (ParameterSetName == "ById")
             {
-                foreach (var id in ProjectId!)
+                foreach (var given in ProjectId!)
                 {
+                    string id;
+                    try
+                    {
+                        id = HexIds.ProjectId(given);
+                    }
+                    catch (HexException error)
+                    {
+                        WriteHexError(error, given);
+                        continue;
+                    }
                     if (TryAwait(Account.Client.GetProjectAsync(id, EventSink, StopToken), id, out var resource))
                     {
                         Account.ProjectNames.Remember(resource.Id, resource.Title);

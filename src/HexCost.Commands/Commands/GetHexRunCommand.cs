@@ -18,14 +18,14 @@ namespace HexCost.Commands
     {
         private const int PageSize = 100;
 
-        /// <summary>The project whose runs to get.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        /// <summary>The project whose runs to get. Binds from a piped string, and from the ProjectId or Id property of piped objects.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("Id")]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(Completers.ProjectIdCompleter))]
         public string ProjectId { get; set; } = "";
 
-        /// <summary>One run's id.</summary>
+        /// <summary>One run's id; blank is none (the project's runs).</summary>
         [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
         public string? RunId { get; set; }
 
@@ -41,11 +41,24 @@ namespace HexCost.Commands
 
         protected override void ProcessRecord()
         {
-            if (!string.IsNullOrEmpty(RunId))
+            string projectId;
+            string? runId = null;
+            try
             {
-                if (TryAwait(Account.Client.GetRunStatusAsync(ProjectId, RunId!, EventSink, StopToken), RunId, out var status))
+                projectId = HexIds.ProjectId(ProjectId);
+                if (RunService.Given(RunId) != null) runId = HexIds.RunId(RunId, projectId);
+            }
+            catch (HexException error)
+            {
+                WriteHexError(error, error.Kind == HexErrorKind.RunNotFound ? RunId : ProjectId);
+                return;
+            }
+
+            if (runId != null)
+            {
+                if (TryAwait(Account.Client.GetRunStatusAsync(projectId, runId, EventSink, StopToken), runId, out var status))
                 {
-                    if (Status == null || string.Equals(status.Status, Status, StringComparison.OrdinalIgnoreCase)) Write(status);
+                    if (Status == null || string.Equals(status.Status, Status, StringComparison.OrdinalIgnoreCase)) Write(status, projectId);
                 }
                 return;
             }
@@ -56,22 +69,24 @@ namespace HexCost.Commands
             while (remaining > 0)
             {
                 var limit = (int)Math.Min(PageSize, remaining);
-                if (!TryAwait(Account.Client.GetProjectRunsAsync(ProjectId, limit, offset, Status?.ToUpperInvariant(), Trigger?.ToUpperInvariant(), EventSink, StopToken), ProjectId, out var page)) return;
+                if (!TryAwait(Account.Client.GetProjectRunsAsync(projectId, limit, offset, Status?.ToUpperInvariant(), Trigger?.ToUpperInvariant(), EventSink, StopToken), projectId, out var page)) return;
                 var runs = (page.Runs ?? new System.Collections.Generic.List<RunStatusPayload>()).Where(r => r != null).ToList();
                 foreach (var status in runs)
                 {
-                    Write(status);
+                    Write(status, projectId);
                     remaining--;
                     if (remaining == 0) break;
                 }
                 offset += runs.Count;
                 if (runs.Count == 0 || string.IsNullOrEmpty(page.NextPage)) break;
             }
+            // Hex's run list has no total: PowerShell's way of saying so (accuracy 0 is "Unknown total count").
+            if (PagingParameters.IncludeTotalCount) WriteObject(PagingParameters.NewTotalCount(0, 0.0));
         }
 
-        private void Write(RunStatusPayload status)
+        private void Write(RunStatusPayload status, string projectId)
         {
-            var run = new HexRun { ProjectId = status.ProjectId ?? ProjectId, RunId = status.RunId, TraceId = status.TraceId };
+            var run = new HexRun { ProjectId = status.ProjectId ?? projectId, RunId = status.RunId, TraceId = status.TraceId };
             RunService.Apply(run, status);
             run.RequestedAt = run.StartTime;
             WriteTypedObject(run, "HexCost.Run");
@@ -80,6 +95,7 @@ namespace HexCost.Commands
 
     /// <summary>
     /// <para type="synopsis">Cancels a Hex run, freeing its kernel.</para>
+    /// <para type="description">A run that has already ended is not an error: a warning says how it ended.</para>
     /// </summary>
     [Cmdlet(VerbsLifecycle.Stop, "HexRun", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(HexRun))]
@@ -102,16 +118,25 @@ namespace HexCost.Commands
 
         protected override void ProcessRecord()
         {
-            if (!ShouldProcess($"Hex run {RunId} of project {ProjectId}", "Cancel")) return;
-            var run = new HexRun { ProjectId = ProjectId, RunId = RunId };
-            if (!TryAwait(CancelAsync(run), RunId, out _)) return;
+            HexRun run;
+            try
+            {
+                var projectId = HexIds.ProjectId(ProjectId);
+                run = new HexRun { ProjectId = projectId, RunId = HexIds.RunId(RunId, projectId) };
+            }
+            catch (HexException error)
+            {
+                WriteHexError(error, error.Kind == HexErrorKind.RunNotFound ? RunId : ProjectId);
+                return;
+            }
+            if (!ShouldProcess($"Hex run {run.RunId} of project {run.ProjectId}", "Cancel")) return;
+            if (!TryAwait(RunService.CancelAsync(Account, run, EventSink, StopToken), run.RunId, out var outcome)) return;
+            if (outcome == RunService.CancelOutcome.AlreadyEnded)
+            {
+                var ended = run.EndTime.HasValue ? $" at {run.EndTime.Value.ToString("u", System.Globalization.CultureInfo.InvariantCulture)}" : "";
+                WriteWarning($"Run {run.RunId} of project {run.ProjectId} had already ended {run.Status}{ended}; there was nothing to stop.");
+            }
             if (PassThru) WriteTypedObject(run, "HexCost.Run");
-        }
-
-        private async System.Threading.Tasks.Task<bool> CancelAsync(HexRun run)
-        {
-            await RunService.CancelAsync(Account, run, EventSink, StopToken).ConfigureAwait(false);
-            return true;
         }
     }
 }

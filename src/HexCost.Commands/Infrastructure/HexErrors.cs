@@ -83,7 +83,7 @@ namespace HexCost.Commands.Infrastructure
         public static readonly HexErrorId RunTimeout = new HexErrorId("HexRunTimeout", ErrorCategory.OperationTimeout, false,
             "-Wait reached -Timeout; the run was cancelled unless -NoCancelOnTimeout.");
         public static readonly HexErrorId InvalidTimeout = new HexErrorId("HexInvalidTimeout", ErrorCategory.InvalidArgument, true,
-            "-Timeout is zero, negative or longer than HexCost can wait; e.g. -Timeout (New-TimeSpan -Minutes 30).");
+            "-Timeout HexCost cannot wait (zero or negative, under a second as a bare number gives, over 49 days), or -Timeout or -NoCancelOnTimeout without -Wait; e.g. -Wait -Timeout (New-TimeSpan -Minutes 30).");
         public static readonly HexErrorId RunBudgetExceeded = new HexErrorId("HexRunBudgetExceeded", ErrorCategory.QuotaExceeded, false,
             "Starting the run would go over Set-HexSpendLimit's -WeeklyRunBudget or -MaxRunsPerProjectPerWeek; no run was started.");
         public static readonly HexErrorId InvalidDataRefreshInterval = new HexErrorId("HexInvalidDataRefreshInterval", ErrorCategory.InvalidArgument, true,

@@ -17,6 +17,8 @@ namespace HexCost.Ledger
         public const string Complete = "Complete";
         public const string CacheHit = "CacheHit";
         public const string Cancel = "Cancel";
+        /// <summary>A -Wait was stopped (Ctrl+C) while its run was still in flight: the run goes on in Hex, unwatched.</summary>
+        public const string WaitStopped = "WaitStopped";
         /// <summary>Credits one user used, imported from Hex's usage export.</summary>
         public const string CreditUsage = "CreditUsage";
         /// <summary>A change of the spend policy (old and new values in Note).</summary>

@@ -85,7 +85,11 @@ namespace HexCost.Model
         public int Adopted { get; set; }
         public int Completed { get; set; }
         public int Failed { get; set; }
+        /// <summary>Triggers that went over a run budget with -IgnoreRunBudget.</summary>
         public int Forced { get; set; }
+        /// <summary>Runs whose -Wait was stopped (Ctrl+C) while they were still in flight, and that HexCost has not seen end or
+        /// cancelled since: they went on in Hex, unwatched.</summary>
+        public int LeftRunning { get; set; }
         public double ThrottledSeconds { get; set; }
         /// <summary>Triggered as a percentage of the project's weekly cap scaled to the period; null without a cap.</summary>
         public double? PercentOfBudget { get; set; }

@@ -13,7 +13,9 @@ namespace HexCost.Runs
     /// keys sorted ordinally at every level, no whitespace, numbers and dates culture-invariant.</summary>
     public static class InputCanonicalizer
     {
-        private static readonly UTF8Encoding StrictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        /// <summary>How deep input parameters may nest, the inputs object itself being level 1: far more than an app's
+        /// inputs need, and well inside what JSON readers take (System.Text.Json's 64, with the request body around it).</summary>
+        public const int MaxDepth = 32;
 
         public static string Canonicalize(IDictionary? inputs)
         {
@@ -21,7 +23,7 @@ namespace HexCost.Runs
             using var buffer = new MemoryStream();
             using (var writer = new Utf8JsonWriter(buffer))
             {
-                WriteValue(writer, inputs, "");
+                WriteValue(writer, inputs, "", 1);
             }
             return Encoding.UTF8.GetString(buffer.ToArray());
         }
@@ -35,8 +37,18 @@ namespace HexCost.Runs
             return string.Concat(hash.Take(16).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
         }
 
-        private static void WriteValue(Utf8JsonWriter writer, object? value, string path)
+        /// <summary>The refusal of inputs nested deeper than <see cref="MaxDepth"/>; <paramref name="path"/> is where.</summary>
+        public static string TooDeep(string path)
         {
+            var where = path.TrimEnd('.');
+            if (where.Length > 80) where = where.Substring(0, 80) + "…";
+            return $"The input parameters nest deeper than {MaxDepth} levels (at '{where}'), the most HexCost sends; a hashtable or list that contains itself never ends. Give the app's inputs as single values or lists.";
+        }
+
+        private static void WriteValue(Utf8JsonWriter writer, object? value, string path, int depth)
+        {
+            if (depth > MaxDepth && value is IEnumerable && value is not string)
+                throw new ArgumentException(TooDeep(path));
             switch (value)
             {
                 case null:
@@ -46,7 +58,7 @@ namespace HexCost.Runs
                     writer.WriteStringValue(WellFormed(s, $"The input parameter '{path.TrimEnd('.')}'"));
                     break;
                 case char c:
-                    WriteValue(writer, c.ToString(), path);
+                    WriteValue(writer, c.ToString(), path, depth);
                     break;
                 case bool b:
                     writer.WriteBooleanValue(b);
@@ -79,7 +91,7 @@ namespace HexCost.Runs
                     writer.WriteStringValue(e.ToString());
                     break;
                 case JsonElement element:
-                    WriteElement(writer, element);
+                    WriteElement(writer, element, path, depth);
                     break;
                 case IDictionary dictionary:
                     writer.WriteStartObject();
@@ -93,13 +105,13 @@ namespace HexCost.Runs
                         var under = path.Length > 0 ? " under '" + path.TrimEnd('.') + "'" : "";
                         if (key.Length == 0) throw new ArgumentException($"An input parameter{under} has an empty name.");
                         writer.WritePropertyName(WellFormed(key, $"An input parameter name{under}"));
-                        WriteValue(writer, dictionary[original], path + key + ".");
+                        WriteValue(writer, dictionary[original], path + key + ".", depth + 1);
                     }
                     writer.WriteEndObject();
                     break;
                 case IEnumerable sequence:
                     writer.WriteStartArray();
-                    foreach (var item in sequence) WriteValue(writer, item, path);
+                    foreach (var item in sequence) WriteValue(writer, item, path, depth + 1);
                     writer.WriteEndArray();
                     break;
                 default:
@@ -111,16 +123,27 @@ namespace HexCost.Runs
         /// so inputs that differ only there would share a canonical text, a cache key and an idempotency key.</summary>
         private static string WellFormed(string text, string what)
         {
-            try
+            var problem = LoneSurrogate(text);
+            if (problem != null) throw new ArgumentException($"{what} holds {problem}, which is not text and cannot be sent as JSON.");
+            return text;
+        }
+
+        /// <summary>"a lone UTF-16 surrogate (U+D800 at position 3)" for the first one in <paramref name="text"/>, or null when
+        /// it has none. Such a string has no UTF-8 form: the ledger and Hex would get U+FFFD instead.</summary>
+        public static string? LoneSurrogate(string text)
+        {
+            for (var i = 0; i < text.Length; i++)
             {
-                StrictUtf8.GetByteCount(text);
-                return text;
+                var c = text[i];
+                if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                {
+                    i++;
+                    continue;
+                }
+                if (char.IsSurrogate(c))
+                    return $"a lone UTF-16 surrogate (U+{(int)c:X4} at position {i.ToString(CultureInfo.InvariantCulture)})";
             }
-            catch (EncoderFallbackException ex)
-            {
-                throw new ArgumentException(
-                    $"{what} holds a lone UTF-16 surrogate (U+{(int)ex.CharUnknown:X4} at position {ex.Index}), which is not text and cannot be sent as JSON.", ex);
-            }
+            return null;
         }
 
         private static void WriteDouble(Utf8JsonWriter writer, double d, string path)
@@ -131,22 +154,24 @@ namespace HexCost.Runs
             else writer.WriteNumberValue(d);
         }
 
-        private static void WriteElement(Utf8JsonWriter writer, JsonElement element)
+        private static void WriteElement(Utf8JsonWriter writer, JsonElement element, string path, int depth)
         {
+            if (depth > MaxDepth && (element.ValueKind == JsonValueKind.Object || element.ValueKind == JsonValueKind.Array))
+                throw new ArgumentException(TooDeep(path));
             if (element.ValueKind == JsonValueKind.Object)
             {
                 writer.WriteStartObject();
                 foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
                 {
                     writer.WritePropertyName(property.Name);
-                    WriteElement(writer, property.Value);
+                    WriteElement(writer, property.Value, path + property.Name + ".", depth + 1);
                 }
                 writer.WriteEndObject();
             }
             else if (element.ValueKind == JsonValueKind.Array)
             {
                 writer.WriteStartArray();
-                foreach (var item in element.EnumerateArray()) WriteElement(writer, item);
+                foreach (var item in element.EnumerateArray()) WriteElement(writer, item, path, depth + 1);
                 writer.WriteEndArray();
             }
             else

@@ -23,7 +23,8 @@ namespace HexCost.Runs
             return policy.WeeklyRunBudget.HasValue || policy.MaxRunsPerProjectPerWeek.HasValue ? policy : null;
         }
 
-        public static void Check(HexAccount account, SpendPolicy policy, string projectId, bool force, IHexEventSink sink)
+        /// <summary>Refuses a trigger over a budget unless <paramref name="ignoreRunBudget"/>; returns whether it overrode one.</summary>
+        public static bool Check(HexAccount account, SpendPolicy policy, string projectId, bool ignoreRunBudget, IHexEventSink sink)
         {
             account.RefreshFromLedger();
             var now = account.Time.GetUtcNow();
@@ -36,13 +37,13 @@ namespace HexCost.Runs
                 refusal = $"Project {projectId} has triggered {project} runs in the last 7 days and its weekly cap is {cap}";
             if (refusal != null)
             {
-                if (!force)
+                if (!ignoreRunBudget)
                 {
                     throw new HexException(HexErrorKind.RunBudgetExceeded,
-                        refusal + ". Wait for older runs to leave the 7-day window, raise the budget with Set-HexSpendLimit, or run with -Force (recorded in the ledger).")
+                        refusal + ". Wait for older runs to leave the 7-day window, raise the budget with Set-HexSpendLimit, or run with -IgnoreRunBudget (recorded in the ledger as forced).")
                     { ProjectId = projectId };
                 }
-                sink.Warning(refusal + "; -Force overrides it and the run is recorded as forced.");
+                sink.Warning(refusal + "; -IgnoreRunBudget overrides it and the run is recorded as forced.");
             }
 
             if (policy.WeeklyRunBudget is int weekly && weekly > 0)
@@ -58,6 +59,7 @@ namespace HexCost.Runs
                     sink.Warning($"Weekly run budget: {total + 1} of {weekly} runs used in the last 7 days ({Math.Floor(after)} %, past the {threshold} % alert).");
                 }
             }
+            return refusal != null;
         }
     }
 }

@@ -17,21 +17,45 @@ namespace HexCost.Runs
     {
         public string ProjectId { get; set; } = "";
         public IDictionary? InputParameters { get; set; }
-        /// <summary>The version of the data the run reads; with it, a completed run of the same key is reused.</summary>
+        /// <summary>The version of the data the run reads; with it, a completed run of the same key is reused. Blank is none;
+        /// white space around it is not part of it.</summary>
         public string? SourceVersion { get; set; }
+        /// <summary>Skip the cache: trigger even when a completed run for the source version exists.</summary>
         public bool Force { get; set; }
+        /// <summary>Trigger even over the spend policy's run budgets; the trigger is recorded as forced.</summary>
+        public bool IgnoreRunBudget { get; set; }
         public bool UpdatePublishedResults { get; set; }
         public bool NoSqlCache { get; set; }
         public bool DryRun { get; set; }
-        /// <summary>At most one run per key, across retries, crashes and processes: a key the ledger knows is reattached or returned.</summary>
+        /// <summary>At most one run of the project per key, across retries, crashes and processes: a key the ledger knows for
+        /// the project is reattached or returned. Blank is none; white space around it is not part of it.</summary>
         public string? IdempotencyKey { get; set; }
     }
 
     public sealed class RunWaitOptions
     {
+        /// <summary>Shorter is a mistake: PowerShell binds a bare number (-Timeout 30) as ticks.</summary>
+        public static readonly TimeSpan MinTimeout = TimeSpan.FromSeconds(1);
+        /// <summary>Longer cannot be timed (a timer's limit is about 49.7 days).</summary>
+        public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(49);
+
         public bool Wait { get; set; }
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(30);
         public bool CancelOnTimeout { get; set; } = true;
+        /// <summary>Called with the run once it is known (triggered, reattached or shared), before waiting for it to end.</summary>
+        public Action<HexRun>? Started { get; set; }
+
+        /// <summary>Why HexCost cannot wait <paramref name="timeout"/>, or null when it can.</summary>
+        public static string? TimeoutProblem(TimeSpan timeout)
+        {
+            if (timeout <= TimeSpan.Zero)
+                return $"-Timeout is {timeout}: it must be longer than zero, e.g. -Timeout (New-TimeSpan -Minutes 30).";
+            if (timeout < MinTimeout)
+                return $"-Timeout is {timeout}, less than a second: a bare number binds as ticks (-Timeout 30 is 3 microseconds). Give a time span, e.g. -Timeout (New-TimeSpan -Minutes 30) or -Timeout 00:30:00.";
+            if (timeout > MaxTimeout)
+                return $"-Timeout is {timeout}, longer than the {MaxTimeout.TotalDays:0} days HexCost can wait. Give at most -Timeout (New-TimeSpan -Days {MaxTimeout.TotalDays:0}), or leave the run going without -Wait and check it with Get-HexRun.";
+            return null;
+        }
     }
 
     /// <summary>A run to write, and the error to write with it (a failed or timed-out run), if any.</summary>
@@ -54,6 +78,10 @@ namespace HexCost.Runs
         public static async Task<RunResult> RunAsync(HexAccount account, RunRequest request, RunWaitOptions wait, IHexEventSink sink, CancellationToken cancellationToken)
         {
             var requestedAt = account.Time.GetUtcNow();
+            if (wait.Wait && RunWaitOptions.TimeoutProblem(wait.Timeout) is string problem) throw new ArgumentOutOfRangeException(nameof(wait), wait.Timeout, problem);
+            request.ProjectId = HexIds.ProjectId(request.ProjectId);
+            request.SourceVersion = Given(request.SourceVersion);
+            request.IdempotencyKey = Given(request.IdempotencyKey);
             string canonical;
             try
             {
@@ -116,6 +144,10 @@ namespace HexCost.Runs
             if (!wait.Wait) return new RunResult(started);
             return await AwaitCompletionAsync(account, started, key, wait, sink, cancellationToken).ConfigureAwait(false);
         }
+
+        /// <summary>A value the user gave, or null for a blank one (an empty CSV cell means "none"); white space around it
+        /// (a trailing newline from Get-Content -Raw) is not part of it.</summary>
+        public static string? Given(string? text) => string.IsNullOrWhiteSpace(text) ? null : text!.Trim();
 
         private static bool TryServeFromCache(HexAccount account, string key, DateTimeOffset requestedAt, out HexRun run)
         {
@@ -265,7 +297,7 @@ namespace HexCost.Runs
             DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken)
         {
             var idempotencyKey = request.IdempotencyKey!;
-            var gate = account.TriggerLock("idempotency:" + idempotencyKey);
+            var gate = account.TriggerLock("idempotency:" + request.ProjectId + ":" + idempotencyKey);
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -276,7 +308,7 @@ namespace HexCost.Runs
                     LedgerRecord? seen = null;
                     var step = account.Exclusive(() =>
                     {
-                        seen = account.ForIdempotencyKey(idempotencyKey);
+                        seen = account.ForIdempotencyKey(request.ProjectId, idempotencyKey);
                         if (seen == null) return IdempotentStep.Trigger;
                         if (seen.RunId != null) return IdempotentStep.Existing;
                         if (seen.Type == LedgerRecordTypes.Trigger && seen.Outcome == TriggerOutcomes.Rejected) return IdempotentStep.Trigger;
@@ -307,7 +339,7 @@ namespace HexCost.Runs
                                 RequestedAt = requestedAt.UtcDateTime, IdempotencyKey = idempotencyKey,
                             };
                             Apply(adopted, orphan);
-                            var record = TriggerRecord(account, adopted, null, null, null, request);
+                            var record = TriggerRecord(account, adopted, null, null, null, request, false);
                             record.Type = LedgerRecordTypes.Adopt;
                             account.Record(record);
                             if (!wait.Wait || RunStatuses.IsTerminal(adopted.Status)) return RunStatuses.IsTerminal(adopted.Status) ? Finish(adopted) : new RunResult(adopted);
@@ -387,11 +419,12 @@ namespace HexCost.Runs
             // With a run budget, checking it and triggering are one step, so parallel triggers cannot overshoot it together.
             var budgets = request.DryRun ? null : RunBudget.Budgets(account);
             var budgeted = budgets != null;
+            var overridden = false;
             if (budgeted) await account.BudgetGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             var gate = account.TriggerLock(request.ProjectId);
             try
             {
-                if (budgeted) RunBudget.Check(account, budgets!, request.ProjectId, request.Force, sink);
+                if (budgeted) overridden = RunBudget.Check(account, budgets!, request.ProjectId, request.IgnoreRunBudget, sink);
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch
@@ -427,7 +460,7 @@ namespace HexCost.Runs
                             RequestedAt = requestedAt.UtcDateTime,
                             IdempotencyKey = request.IdempotencyKey,
                         };
-                        account.Record(TriggerRecord(account, run, key, TriggerOutcomes.Created, stats.Attempts, request));
+                        account.Record(TriggerRecord(account, run, key, TriggerOutcomes.Created, stats.Attempts, request, overridden));
                         if (request.DryRun) sink.Verbose($"Dry run of project {run.ProjectId}: Hex validated the call and started nothing.");
                         return run;
                     }
@@ -454,7 +487,7 @@ namespace HexCost.Runs
                                 IdempotencyKey = request.IdempotencyKey,
                             };
                             Apply(run, adopted);
-                            var record = TriggerRecord(account, run, key, null, null, request);
+                            var record = TriggerRecord(account, run, key, null, null, request, overridden);
                             record.Type = LedgerRecordTypes.Adopt;
                             account.Record(record);
                             sink.Verbose($"Adopted run {run.RunId} of project {run.ProjectId}: it started after the unanswered trigger and no ledger record claims it.");
@@ -487,7 +520,8 @@ namespace HexCost.Runs
             }
         }
 
-        private static LedgerRecord TriggerRecord(HexAccount account, HexRun run, string? key, string? outcome, int? attempts, RunRequest request) => new LedgerRecord
+        /// <param name="forced">The run budget refused this trigger and -IgnoreRunBudget overrode it.</param>
+        private static LedgerRecord TriggerRecord(HexAccount account, HexRun run, string? key, string? outcome, int? attempts, RunRequest request, bool forced) => new LedgerRecord
         {
             Type = LedgerRecordTypes.Trigger,
             At = account.Time.GetUtcNow(),
@@ -503,7 +537,7 @@ namespace HexCost.Runs
             Attempts = attempts,
             ThrottledSeconds = run.ThrottledSeconds,
             RequestedAt = ToOffset(run.RequestedAt),
-            Forced = request.Force ? true : (bool?)null,
+            Forced = forced ? true : (bool?)null,
             Note = request.DryRun ? "DryRun" : null,
             IdempotencyKey = request.IdempotencyKey,
         };
@@ -533,6 +567,7 @@ namespace HexCost.Runs
         private static async Task<RunResult> AwaitCompletionAsync(HexAccount account, HexRun run, string? key, RunWaitOptions wait, IHexEventSink sink, CancellationToken cancellationToken)
         {
             if (RunStatuses.IsTerminal(run.Status)) return Finish(run);
+            wait.Started?.Invoke(run.Clone());
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             using var timer = account.Time.CreateTimer(_ => SafeCancel(timeout), null, wait.Timeout, Timeout.InfiniteTimeSpan);
             var label = $"Run {run.RunId} of project {run.ProjectId}";
@@ -560,7 +595,12 @@ namespace HexCost.Runs
                 var what = $"{label} did not finish within {wait.Timeout}.";
                 if (wait.CancelOnTimeout)
                 {
-                    await CancelAsync(account, timedOut, sink, CancellationToken.None).ConfigureAwait(false);
+                    if (await CancelAsync(account, timedOut, sink, CancellationToken.None).ConfigureAwait(false) == CancelOutcome.AlreadyEnded)
+                    {
+                        sink.Verbose($"{label} ended {timedOut.Status} just as -Timeout ({wait.Timeout}) expired; nothing to cancel.");
+                        RecordCompletionOnce(account, timedOut, key);
+                        return Finish(timedOut);
+                    }
                     what += " HexCost cancelled it.";
                 }
                 else
@@ -572,10 +612,32 @@ namespace HexCost.Runs
             }
         }
 
-        /// <summary>Cancels a run and records it; updates <paramref name="run"/> with the status Hex reports after.</summary>
-        public static async Task CancelAsync(HexAccount account, HexRun run, IHexEventSink sink, CancellationToken cancellationToken)
+        public enum CancelOutcome { Cancelled, AlreadyEnded }
+
+        /// <summary>Cancels a run and records it; updates <paramref name="run"/> with the status Hex reports after. A run that
+        /// had already ended (Hex refuses to cancel it) is not an error: AlreadyEnded, with the status it ended with.</summary>
+        public static async Task<CancelOutcome> CancelAsync(HexAccount account, HexRun run, IHexEventSink sink, CancellationToken cancellationToken)
         {
-            await account.Client.CancelRunAsync(run.ProjectId, run.RunId!, sink, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await account.Client.CancelRunAsync(run.ProjectId, run.RunId!, sink, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HexException refused) when (refused.Kind == HexErrorKind.BadRequest)
+            {
+                // Hex answers 422 for a run that has finished; what it was is in the run's status.
+                RunStatusPayload status;
+                try
+                {
+                    status = await account.Client.GetRunStatusAsync(run.ProjectId, run.RunId!, sink, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HexException)
+                {
+                    throw refused;
+                }
+                if (!RunStatuses.IsTerminal(status.Status)) throw;
+                Apply(run, status);
+                return CancelOutcome.AlreadyEnded;
+            }
             account.Record(new LedgerRecord { Type = LedgerRecordTypes.Cancel, At = account.Time.GetUtcNow(), ProjectId = run.ProjectId, RunId = run.RunId, IdempotencyKey = run.IdempotencyKey });
             try
             {
@@ -586,7 +648,16 @@ namespace HexCost.Runs
             {
                 run.Status = RunStatuses.Killed;
             }
+            return CancelOutcome.Cancelled;
         }
+
+        /// <summary>Records that the wait for <paramref name="run"/> was stopped while it was still in flight (Get-HexRunReport
+        /// counts it as LeftRunning until a completion or cancel of it is recorded).</summary>
+        public static void RecordWaitStopped(HexAccount account, HexRun run) =>
+            account.Record(new LedgerRecord
+            {
+                Type = LedgerRecordTypes.WaitStopped, At = account.Time.GetUtcNow(), ProjectId = run.ProjectId, RunId = run.RunId, Status = run.Status,
+            });
 
         private static void SafeCancel(CancellationTokenSource source)
         {

@@ -134,7 +134,13 @@ namespace HexCost.Session
         }
 
         /// <summary>The latest ledger record for an idempotency key, from any process.</summary>
-        internal LedgerRecord? ForIdempotencyKey(string key) => _byIdempotencyKey.TryGetValue(key, out var record) ? record : null;
+        /// <summary>The latest record for the project's idempotency key: a key names one run of one project, so a pipeline of
+        /// projects under one key runs each once.</summary>
+        internal LedgerRecord? ForIdempotencyKey(string? projectId, string key) =>
+            _byIdempotencyKey.TryGetValue(IdempotencyIndex(projectId, key), out var record) ? record : null;
+
+        private static string IdempotencyIndex(string? projectId, string key) =>
+            (HexIds.Normalize(projectId) ?? projectId ?? "") + "\n" + key;
 
         private void Stamp(LedgerRecord record)
         {
@@ -188,8 +194,8 @@ namespace HexCost.Session
             if (!string.IsNullOrEmpty(record.IdempotencyKey))
             {
                 // A completion or cancel keeps the run id of the trigger it follows.
-                var previous = ForIdempotencyKey(record.IdempotencyKey!);
-                if (previous == null || record.RunId != null || previous.RunId == null) _byIdempotencyKey[record.IdempotencyKey!] = record;
+                var previous = ForIdempotencyKey(record.ProjectId, record.IdempotencyKey!);
+                if (previous == null || record.RunId != null || previous.RunId == null) _byIdempotencyKey[IdempotencyIndex(record.ProjectId, record.IdempotencyKey!)] = record;
             }
             if (!string.IsNullOrEmpty(record.CacheKey))
             {

@@ -99,7 +99,7 @@ namespace HexCost.Tests.Credits
 
             var fourth = host.Run("Invoke-HexRun -ProjectId $args[0]", other.Id).ThrowIfErrors(); // 4 of 5: crosses 80 %
             Assert.Single(fourth.Warnings, w => w.Contains("80 %"));
-            var forced = host.Run("Invoke-HexRun -ProjectId $args[0] -Force", project.Id);
+            var forced = host.Run("Invoke-HexRun -ProjectId $args[0] -IgnoreRunBudget", project.Id);
             Assert.True(forced.AllErrors.Count() == 0, forced.ErrorIds + " | " + string.Join(" | ", forced.Warnings) + " | runs " + world.Stats.RunsCreated);
             Assert.Single(forced.Output);
             Assert.DoesNotContain(forced.Warnings, w => w.Contains("80 %"));

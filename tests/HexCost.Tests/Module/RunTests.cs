@@ -194,7 +194,7 @@ namespace HexCost.Tests.Module
             await using var world = await HexWorld.StartAsync();
             var project = world.NewProject("Hangs", p => p.RunDurationOverride = Timeout.InfiniteTimeSpan);
             using var host = world.Connected();
-            var result = host.Run("Invoke-HexRun -ProjectId $args[0] -Wait -Timeout '00:00:00.5'", project.Id);
+            var result = host.Run("Invoke-HexRun -ProjectId $args[0] -Wait -Timeout '00:00:01'", project.Id);
             var error = Assert.Single(result.Errors);
             Assert.StartsWith("HexRunTimeout,", error.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.OperationTimeout, error.CategoryInfo.Category);
@@ -202,7 +202,7 @@ namespace HexCost.Tests.Module
             Assert.Equal("KILLED", run.Prop<string>("Status"));
             Assert.Equal("KILLED", world.Workspace.FindRun(run.Prop<string>("RunId"))!.Status);
 
-            var kept = host.Run("Invoke-HexRun -ProjectId $args[0] -Wait -Timeout '00:00:00.5' -NoCancelOnTimeout", project.Id);
+            var kept = host.Run("Invoke-HexRun -ProjectId $args[0] -Wait -Timeout '00:00:01' -NoCancelOnTimeout", project.Id);
             Assert.StartsWith("HexRunTimeout,", Assert.Single(kept.Errors).FullyQualifiedErrorId);
             Assert.Equal("RUNNING", world.Workspace.FindRun(kept.Output.Single().Prop<string>("RunId"))!.Status);
         }
