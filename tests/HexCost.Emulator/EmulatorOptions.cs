@@ -134,4 +134,15 @@ public sealed class EmulatorOptions
 
     /// <summary>Real-time delay before every response is processed.</summary>
     public TimeSpan ResponseDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Fault injection: called for every authenticated request before rate limiting. It may change the workspace first (delete a
+    /// project mid-audit) and returns a status to answer instead of handling the request (e.g. 500 for one project's
+    /// GetQueriedTables), or null to handle it.
+    /// </summary>
+    public Func<EmulatorRequest, int?>? Intercept { get; set; }
 }
+
+/// <summary>What <see cref="EmulatorOptions.Intercept"/> sees of a request: the operation (as <see cref="EmulatorStats"/> names it)
+/// and the ids in its path.</summary>
+public sealed record EmulatorRequest(string Operation, string? ProjectId, string? RunId);

@@ -17,7 +17,7 @@ internal enum Operation
 }
 
 /// <summary>
-/// The request pipeline: response delay, injected server errors, bearer authentication, rate windows, then the operation.
+/// The request pipeline: response delay, injected server errors, bearer authentication, the Intercept hook, rate windows, then the operation.
 /// GetProject, Me, ListUsers and ListThreads use the oRPC error envelope <c>{code, message, issues}</c>; the rest use Tsoa <c>{reason, details?, traceId}</c>.
 /// </summary>
 internal sealed class Endpoints
@@ -77,6 +77,15 @@ internal sealed class Endpoints
         if (user is null)
         {
             await UnauthorizedAsync(ctx, operation);
+            return;
+        }
+
+        if (_options.Intercept?.Invoke(new EmulatorRequest(operation.ToString(), projectId, runId)) is int injected)
+        {
+            _stats.InjectedError();
+            await (IsOrpc(operation)
+                ? OrpcAsync(ctx, injected, injected == 404 ? "NOT_FOUND" : "INJECTED_FAULT", $"Injected fault ({injected})")
+                : TsoaAsync(ctx, injected, injected == 404 ? "Project not found" : $"Injected fault ({injected})"));
             return;
         }
 
@@ -158,8 +167,7 @@ internal sealed class Endpoints
 
     private Task UnauthorizedAsync(HttpContext ctx, Operation operation)
     {
-        var orpc = operation is Operation.Me or Operation.ListUsers or Operation.GetProject or Operation.ListThreads;
-        if (_options.PlainTextUnauthorizedOnTsoaEndpoints && !orpc)
+        if (_options.PlainTextUnauthorizedOnTsoaEndpoints && !IsOrpc(operation))
         {
             ctx.Response.StatusCode = 401;
             ctx.Response.ContentType = "text/plain; charset=utf-8";
@@ -167,6 +175,9 @@ internal sealed class Endpoints
         }
         return OrpcAsync(ctx, 401, "UNAUTHORIZED", "Missing, invalid or expired API token");
     }
+
+    private static bool IsOrpc(Operation operation) =>
+        operation is Operation.Me or Operation.ListUsers or Operation.GetProject or Operation.ListThreads;
 
     private void AddRateHeaders(HttpResponse response, RateDecision decision)
     {

@@ -32,6 +32,8 @@ namespace HexCost.Audit
             public string Cadence { get; }
             /// <summary>Of the enabled schedules.</summary>
             public double RunsPerWeek { get; }
+            /// <summary><see cref="RunsPerWeek"/> as findings show it (2 decimals): what the project's savings add up to at most.</summary>
+            public double ScheduledRuns => Math.Round(RunsPerWeek, 2);
             /// <summary>In the last 30 days.</summary>
             public int AppViews { get; }
             /// <summary><see cref="DateTime.MaxValue"/> when Hex did not say.</summary>
@@ -67,30 +69,55 @@ namespace HexCost.Audit
         /// <summary>A finding until it is written: its sort keys, and in each rule's subclass the values its text is made of.</summary>
         private abstract class PendingFinding
         {
-            protected PendingFinding(string rule, string severity, AuditedProject? project, double runsSavedPerWeek)
+            private double? _counted;
+            private string? _countedAfter;
+
+            protected PendingFinding(AuditRule rule, string severity, AuditedProject? project)
             {
                 Rule = rule;
                 Severity = severity;
                 Project = project;
-                RunsSavedPerWeek = runsSavedPerWeek;
             }
 
-            public string Rule { get; }
+            public AuditRule Rule { get; }
             public string Severity { get; }
             public AuditedProject? Project { get; }
-            public double RunsSavedPerWeek { get; }
             public virtual decimal? MonthlySavings => null;
             /// <summary>The last sort key: the project's title, else who the finding is about.</summary>
             public virtual string? Name => Project!.Title ?? Project.Owner;
+
+            /// <summary>What this fix alone saves a week, at most the project's scheduled runs.</summary>
+            public double StandaloneSaving => Project == null ? 0 : Within(Project.ScheduledRuns);
+
+            /// <summary>What it saves counted once with the project's other findings (<see cref="CountWithin"/>), else alone.</summary>
+            public double RunsSavedPerWeek => _counted ?? StandaloneSaving;
+
+            /// <summary>Counts this finding's saving on the <paramref name="scheduledRuns"/> a week that the project's bigger
+            /// fixes (<paramref name="after"/>, e.g. "Abandoned and OverScheduled") leave.</summary>
+            public void CountWithin(double scheduledRuns, string? after)
+            {
+                _counted = Within(scheduledRuns);
+                _countedAfter = after;
+            }
+
+            /// <summary>Runs a week this fix saves when the project runs <paramref name="scheduledRuns"/> a week: by default all of
+            /// them (the fix disables or consolidates the schedules).</summary>
+            protected virtual double SavingWithin(double scheduledRuns) => scheduledRuns;
+
+            private double Within(double scheduledRuns) => Math.Round(Math.Max(0, Math.Min(scheduledRuns, SavingWithin(scheduledRuns))), 2);
+
+            /// <summary>Said in Evidence when the finding counts less than it saves alone.</summary>
+            protected string CountedOnce => _countedAfter == null || RunsSavedPerWeek >= StandaloneSaving ? ""
+                : $" Counted once: {ScheduleMath.Format(StandaloneSaving)} runs a week on its own, {ScheduleMath.Format(RunsSavedPerWeek)} beyond what {_countedAfter} already save{(_countedAfter.Contains(" and ") ? "" : "s")}.";
 
             public abstract ScheduleFinding Build(ScheduleAuditor audit);
 
             /// <summary>A finding on the project as a whole: all its enabled schedules' cadences and runs.</summary>
             protected ScheduleFinding ProjectFinding(ScheduleAuditor audit, string? recommendedCadence, string evidence) => new ScheduleFinding
             {
-                Rule = Rule, Severity = Severity, ProjectId = Project!.ProjectId, ProjectTitle = Project.Title, Owner = Project.Owner,
-                Cadence = Project.Cadence, RunsPerWeek = Math.Round(Project.RunsPerWeek, 2), RecommendedCadence = recommendedCadence,
-                EstimatedRunsSavedPerWeek = RunsSavedPerWeek, Evidence = evidence, DetectedAt = audit._now.UtcDateTime,
+                Rule = Rule.Name, Severity = Severity, ProjectId = Project!.ProjectId, ProjectTitle = Project.Title, Owner = Project.Owner,
+                Cadence = Project.Cadence, RunsPerWeek = Project.ScheduledRuns, RecommendedCadence = recommendedCadence,
+                EstimatedRunsSavedPerWeek = RunsSavedPerWeek, Evidence = evidence + CountedOnce, DetectedAt = audit._now.UtcDateTime,
             };
         }
 
@@ -100,11 +127,13 @@ namespace HexCost.Audit
             private readonly string _disabledCadences;
 
             public DisabledScheduleFinding(AuditedProject project, int disabled, string disabledCadences)
-                : base(AuditRules.DisabledSchedule, Severities.Info, project, 0)
+                : base(AuditRules.DisabledSchedule, Severities.Info, project)
             {
                 _disabled = disabled;
                 _disabledCadences = disabledCadences;
             }
+
+            protected override double SavingWithin(double scheduledRuns) => 0;
 
             public override ScheduleFinding Build(ScheduleAuditor audit) => ProjectFinding(audit, null,
                 $"{Count(_disabled, "disabled schedule")} ({_disabledCadences}) cost nothing and are counted as 0 runs a week; remove them if they are not coming back.");
@@ -117,8 +146,8 @@ namespace HexCost.Audit
             private readonly int _enabled;
 
             /// <param name="state">trashed, archived or never published.</param>
-            public ScheduledButArchivedFinding(AuditedProject project, double runsSaved, string state, DateTime? since, int enabled)
-                : base(AuditRules.ScheduledButArchived, Severities.Critical, project, runsSaved)
+            public ScheduledButArchivedFinding(AuditedProject project, string state, DateTime? since, int enabled)
+                : base(AuditRules.ScheduledButArchived, Severities.Critical, project)
             {
                 _state = state;
                 _since = since;
@@ -138,19 +167,22 @@ namespace HexCost.Audit
             private readonly TimeSpan _refresh;
             private readonly string _refreshSource;
 
-            public OverScheduledFinding(AuditedProject project, string severity, double runsSaved, TimeSpan refresh, string refreshSource)
-                : base(AuditRules.OverScheduled, severity, project, runsSaved)
+            public OverScheduledFinding(AuditedProject project, string severity, TimeSpan refresh, string refreshSource)
+                : base(AuditRules.OverScheduled, severity, project)
             {
                 _refresh = refresh;
                 _refreshSource = refreshSource;
             }
 
+            private double RefreshRuns => 7d / _refresh.TotalDays;
+
+            protected override double SavingWithin(double scheduledRuns) => scheduledRuns - RefreshRuns;
+
             public override ScheduleFinding Build(ScheduleAuditor audit)
             {
                 var runsPerWeek = Project!.RunsPerWeek;
-                var refreshRuns = 7d / _refresh.TotalDays;
                 return ProjectFinding(audit, ScheduleMath.CadenceFor(_refresh),
-                    $"Scheduled {ScheduleMath.Format(runsPerWeek)} runs a week ({Project.Cadence}) but the data refreshes every {ScheduleMath.Format(_refresh)} ({_refreshSource}), so {ScheduleMath.Format(refreshRuns)} runs a week would do; {ScheduleMath.Format(runsPerWeek - refreshRuns)} runs a week see no new data.");
+                    $"Scheduled {ScheduleMath.Format(runsPerWeek)} runs a week ({Project.Cadence}) but the data refreshes every {ScheduleMath.Format(_refresh)} ({_refreshSource}), so {ScheduleMath.Format(RefreshRuns)} runs a week would do; {ScheduleMath.Format(runsPerWeek - RefreshRuns)} runs a week see no new data.");
             }
         }
 
@@ -158,8 +190,8 @@ namespace HexCost.Audit
         {
             private readonly DateTimeOffset? _lastViewed;
 
-            public AbandonedFinding(AuditedProject project, double runsSaved, DateTimeOffset? lastViewed)
-                : base(AuditRules.Abandoned, Severities.Warning, project, runsSaved)
+            public AbandonedFinding(AuditedProject project, DateTimeOffset? lastViewed)
+                : base(AuditRules.Abandoned, Severities.Warning, project)
             {
                 _lastViewed = lastViewed;
             }
@@ -174,15 +206,21 @@ namespace HexCost.Audit
 
         private sealed class FailingScheduleFinding : PendingFinding
         {
+            private readonly double _failedPerWeek;
             private readonly int _failed;
             private readonly int _scheduled;
 
-            public FailingScheduleFinding(AuditedProject project, string severity, double runsSaved, int failed, int scheduled)
-                : base(AuditRules.FailingSchedule, severity, project, runsSaved)
+            public FailingScheduleFinding(AuditedProject project, string severity, double failedPerWeek, int failed, int scheduled)
+                : base(AuditRules.FailingSchedule, severity, project)
             {
+                _failedPerWeek = failedPerWeek;
                 _failed = failed;
                 _scheduled = scheduled;
             }
+
+            /// <summary>Fewer scheduled runs, proportionally fewer failures.</summary>
+            protected override double SavingWithin(double scheduledRuns) =>
+                Project!.ScheduledRuns <= 0 ? 0 : _failedPerWeek * Math.Min(1, scheduledRuns / Project.ScheduledRuns);
 
             public override ScheduleFinding Build(ScheduleAuditor audit)
             {
@@ -195,21 +233,30 @@ namespace HexCost.Audit
         private sealed class RunBudgetOverrunFinding : PendingFinding
         {
             private readonly int _apiRuns;
+            private readonly double _apiPerWeek;
+            private readonly double _budget;
 
-            public RunBudgetOverrunFinding(AuditedProject project, string severity, double runsSaved, int apiRuns)
-                : base(AuditRules.RunBudgetOverrun, severity, project, runsSaved)
+            public RunBudgetOverrunFinding(AuditedProject project, string severity, int apiRuns, double apiPerWeek, double budget)
+                : base(AuditRules.RunBudgetOverrun, severity, project)
             {
                 _apiRuns = apiRuns;
+                _apiPerWeek = apiPerWeek;
+                _budget = budget;
             }
+
+            /// <summary>Only the schedule's runs can be saved by a schedule: the excess over the budget, at most all of them.</summary>
+            protected override double SavingWithin(double scheduledRuns) => scheduledRuns + _apiPerWeek - _budget;
 
             public override ScheduleFinding Build(ScheduleAuditor audit)
             {
                 var options = audit._options;
                 var runsPerWeek = Project!.RunsPerWeek;
-                var apiPerWeek = _apiRuns / (options.LookBack.TotalDays / 7d);
-                var total = runsPerWeek + apiPerWeek;
-                return ProjectFinding(audit, RecommendFor(options.MaxRunsPerWeek - apiPerWeek),
-                    $"{ScheduleMath.Format(total)} runs a week ({ScheduleMath.Format(runsPerWeek)} scheduled + {ScheduleMath.Format(Math.Round(apiPerWeek, 2))} API, from {_apiRuns} API runs in {Days(options.LookBack)} days) exceed the budget of {ScheduleMath.Format(options.MaxRunsPerWeek)}.");
+                var total = runsPerWeek + _apiPerWeek;
+                var apiAlone = _apiPerWeek >= _budget
+                    ? $" API runs alone exceed it, so the schedule can save at most its {ScheduleMath.Format(Project.ScheduledRuns)} runs a week."
+                    : "";
+                return ProjectFinding(audit, RecommendFor(_budget - _apiPerWeek),
+                    $"{ScheduleMath.Format(total)} runs a week ({ScheduleMath.Format(runsPerWeek)} scheduled + {ScheduleMath.Format(Math.Round(_apiPerWeek, 2))} API, from {_apiRuns} API runs in {Days(options.LookBack)} days) exceed the budget of {ScheduleMath.Format(_budget)}.{apiAlone}");
             }
         }
 
@@ -229,7 +276,7 @@ namespace HexCost.Audit
             /// <param name="crowdedMinutes">How many crowded minutes this schedule fires in.</param>
             /// <param name="shift">The minutes to move it by; 0 when no minute of the hour has room.</param>
             public ScheduleCollisionFinding(ScheduleEntry schedule, int crowdedAt, int firing, int limit, int crowdedMinutes, int shift)
-                : base(AuditRules.ScheduleCollision, Severities.Warning, schedule.Project, 0)
+                : base(AuditRules.ScheduleCollision, Severities.Warning, schedule.Project)
             {
                 _cadence = schedule.Cadence;
                 _runsPerWeek = schedule.RunsPerWeek;
@@ -241,12 +288,14 @@ namespace HexCost.Audit
                 _shift = shift;
             }
 
+            protected override double SavingWithin(double scheduledRuns) => 0;
+
             public override ScheduleFinding Build(ScheduleAuditor audit)
             {
                 var newMinute = (_minutePastHour + _shift) % 60;
                 return new ScheduleFinding
                 {
-                    Rule = Rule, Severity = Severity, ProjectId = Project!.ProjectId, ProjectTitle = Project.Title, Owner = Project.Owner,
+                    Rule = Rule.Name, Severity = Severity, ProjectId = Project!.ProjectId, ProjectTitle = Project.Title, Owner = Project.Owner,
                     Cadence = _cadence, RunsPerWeek = Math.Round(_runsPerWeek, 2), RecommendedCadence = _shift > 0 ? $"{_cadence} at minute {newMinute:00}" : null,
                     EstimatedRunsSavedPerWeek = RunsSavedPerWeek, DetectedAt = audit._now.UtcDateTime,
                     Evidence = $"{_firing} schedules fire at {ScheduleMath.DescribeMinute(_crowdedAt)} (limit {_limit}){(_crowdedMinutes > 1 ? $", and this one is in {_crowdedMinutes} such crowded minutes a month" : "")}: a connection-pool and 25-kernel risk. "
@@ -262,7 +311,7 @@ namespace HexCost.Audit
 
             /// <param name="sameTables">Whether Hex told the tables each project reads (and they were the same).</param>
             public DuplicateProjectFinding(AuditedProject project, AuditedProject keeper, bool sameTables)
-                : base(AuditRules.DuplicateProject, Severities.Warning, project, Math.Round(project.RunsPerWeek, 2))
+                : base(AuditRules.DuplicateProject, Severities.Warning, project)
             {
                 _keeper = keeper;
                 _sameTables = sameTables;
@@ -287,7 +336,7 @@ namespace HexCost.Audit
 
             /// <param name="user">The user's email, else id.</param>
             public IdleEditorSeatFinding(string user, string role, DateTimeOffset? lastLogin, decimal seatPrice)
-                : base(AuditRules.IdleEditorSeat, Severities.Warning, null, 0)
+                : base(AuditRules.IdleEditorSeat, Severities.Warning, null)
             {
                 _user = user;
                 _role = role;
@@ -303,7 +352,7 @@ namespace HexCost.Audit
                 var seen = _lastLogin == null ? "has never logged in" : $"last logged in {Math.Floor((audit._now - _lastLogin.Value).TotalDays)} days ago";
                 return new ScheduleFinding
                 {
-                    Rule = Rule, Severity = Severity, Owner = _user, EstimatedRunsSavedPerWeek = RunsSavedPerWeek,
+                    Rule = Rule.Name, Severity = Severity, Owner = _user, EstimatedRunsSavedPerWeek = RunsSavedPerWeek,
                     EstimatedMonthlySavings = _seatPrice, RecommendedCadence = null, DetectedAt = audit._now.UtcDateTime,
                     Evidence = $"{_user} ({_role}) {seen} (limit {audit._options.IdleDays} days); an Editor seat costs {_seatPrice.ToString("0.##", CultureInfo.InvariantCulture)} a month: move them to a cheaper seat.",
                 };

@@ -112,30 +112,52 @@ namespace HexCost.Audit
         public static string DescribeMinute(int minute) =>
             CollisionStart.AddMinutes(minute).ToString("ddd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 
-        /// <summary>Parses an interval such as 30m, 6h, 1d, 1w (or a TimeSpan text).</summary>
+        /// <summary>The shortest and the longest data refresh interval the audit takes.</summary>
+        public static readonly TimeSpan MinInterval = TimeSpan.FromMinutes(1);
+        public static readonly TimeSpan MaxInterval = TimeSpan.FromDays(3660);
+
+        /// <summary>Parses an interval such as 30m, 6h, 1d, 1w (or a TimeSpan text), between <see cref="MinInterval"/> and
+        /// <see cref="MaxInterval"/>.</summary>
         public static TimeSpan ParseInterval(string text)
         {
             var t = (text ?? "").Trim();
-            if (t.Length >= 2 && double.TryParse(t.Substring(0, t.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0
-                && !double.IsInfinity(amount))
+            var unit = t.Length >= 2 ? "mhdw".IndexOf(char.ToLowerInvariant(t[t.Length - 1])) : -1;
+            if (unit >= 0 && double.TryParse(t.Substring(0, t.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && !double.IsNaN(amount))
             {
-                double? minutes = null;
-                switch (char.ToLowerInvariant(t[t.Length - 1]))
-                {
-                    case 'm': minutes = amount; break;
-                    case 'h': minutes = amount * 60; break;
-                    case 'd': minutes = amount * 1440; break;
-                    case 'w': minutes = amount * 10080; break;
-                }
-                if (minutes.HasValue)
-                {
-                    if (minutes.Value < 1 || minutes.Value > TimeSpan.FromDays(3660).TotalMinutes)
-                        throw new FormatException($"'{text}' must be between 1 minute and 10 years, e.g. '1d' or '6h'.");
-                    return TimeSpan.FromMinutes(minutes.Value);
-                }
+                var minutes = amount * new[] { 1d, 60d, 1440d, 10080d }[unit];
+                if (minutes <= 0) throw new FormatException($"{Quote(text)} must be longer than zero, e.g. '1d' or '6h'.");
+                if (minutes < MinInterval.TotalMinutes || minutes > MaxInterval.TotalMinutes) throw OutOfRange(text);
+                return TimeSpan.FromMinutes(minutes);
             }
-            if (TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero) return span;
-            throw new FormatException($"'{text}' is not an interval. Write a number and a unit (m, h, d or w), e.g. '1d' or '6h'.");
+            if (TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var span)) return CheckInterval(span, text);
+            throw new FormatException($"{Quote(text)} is not an interval. Write a number and a unit (m, h, d or w), e.g. '1d' or '6h'.");
+        }
+
+        /// <summary>The interval if it is between <see cref="MinInterval"/> and <see cref="MaxInterval"/>; <paramref name="shown"/>
+        /// is how the error quotes it.</summary>
+        public static TimeSpan CheckInterval(TimeSpan interval, string? shown)
+        {
+            if (interval <= TimeSpan.Zero) throw new FormatException($"{Quote(shown)} must be longer than zero, e.g. '1d' or '6h'.");
+            if (interval < MinInterval || interval > MaxInterval) throw OutOfRange(shown);
+            return interval;
+        }
+
+        private static FormatException OutOfRange(string? shown) => new FormatException($"{Quote(shown)} must be between 1 minute and 10 years, e.g. '1d' or '6h'.");
+
+        /// <summary>How audit messages show a value someone typed or pasted: quoted, control characters escaped, at most 60 characters.</summary>
+        internal static string Quote(string? value)
+        {
+            if (value == null) return "(null)";
+            var builder = new System.Text.StringBuilder("'");
+            var shown = value.Length > 60 ? value.Substring(0, 60) : value;
+            for (var i = 0; i < shown.Length; i++)
+            {
+                var c = shown[i];
+                var paired = char.IsHighSurrogate(c) ? i + 1 < shown.Length && char.IsLowSurrogate(shown[i + 1]) : char.IsLowSurrogate(c) && i > 0 && char.IsHighSurrogate(shown[i - 1]);
+                if (char.IsControl(c) || (char.IsSurrogate(c) && !paired)) builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                else builder.Append(c);
+            }
+            return builder.Append(value.Length > 60 ? $"...' ({value.Length} characters)" : "'").ToString();
         }
 
         /// <summary>The cadence that runs once per <paramref name="interval"/>: HOURLY, DAILY, WEEKLY, MONTHLY,
