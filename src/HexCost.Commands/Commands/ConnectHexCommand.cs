@@ -29,7 +29,8 @@ namespace HexCost.Commands
         [Parameter]
         public Uri? BaseUri { get; set; }
 
-        /// <summary>Where HexCost keeps its state (ledger). Defaults to $env:HEXCOST_HOME, else the per-user data folder.</summary>
+        /// <summary>Where HexCost keeps its state (ledger), as a PowerShell path (relative to $PWD, ~ and PSDrives allowed).
+        /// Defaults to $env:HEXCOST_HOME, else the per-user data folder.</summary>
         [Parameter]
         public string? StatePath { get; set; }
 
@@ -43,26 +44,31 @@ namespace HexCost.Commands
 
         protected override void EndProcessing()
         {
-            RateLimitSettings limits;
-            try
+            RateLimitSettings? limits = null;
+            if (RateLimit != null)
             {
-                limits = RateLimitSettings.Parse(RateLimit);
-            }
-            catch (FormatException error)
-            {
-                ThrowTerminatingError(HexErrors.InvalidRateLimit.Record(new ArgumentException(error.Message, nameof(RateLimit), error), RateLimit));
-                return;
+                try
+                {
+                    limits = RateLimitSettings.Parse(RateLimit);
+                }
+                catch (FormatException error)
+                {
+                    ThrowTerminatingError(HexErrors.InvalidRateLimit.Record(new ArgumentException(error.Message, nameof(RateLimit), error), RateLimit));
+                    return;
+                }
             }
 
             var token = Token != null ? new NetworkCredential(string.Empty, Token).Password : null;
+            var statePathGiven = MyInvocation.BoundParameters.ContainsKey(nameof(StatePath));
+            var previous = SessionStore.GetDefault();
             HexSession session;
             try
             {
-                session = Connect(this, token, BaseUri, StatePath, limits, EventSink, StopToken);
+                session = Connect(this, token, BaseUri, statePathGiven ? StatePath ?? "" : null, limits, previous?.CurrentAccount, EventSink, StopToken);
             }
             catch (HexException error)
             {
-                ThrowTerminatingError(HexErrors.Record(error, BaseUri));
+                ThrowTerminatingError(HexErrors.Record(error, error.Kind == HexErrorKind.InvalidConfiguration && statePathGiven ? StatePath : (object?)BaseUri));
                 return;
             }
             catch (System.Net.Http.HttpRequestException error)
@@ -71,26 +77,53 @@ namespace HexCost.Commands
                 return;
             }
 
-            var previous = SessionStore.GetDefault();
             SessionStore.SetDefault(session);
             if (previous != null) DisconnectHexCommand.Release(previous);
-            WriteVerbose($"Connected to {session.BaseUri} as {session.UserEmail ?? "a workspace token"} (org {session.OrgId}); state in {session.StatePath}.");
+            WriteVerbose($"Connected to {session.BaseUri} as {session.UserEmail ?? "a workspace token"} (org {session.OrgId}); state in {session.StatePath}; limits {session.RateLimit}.");
             if (PassThru) WriteTypedObject(session, "HexCost.Session");
         }
 
-        internal static HexSession Connect(HexCmdlet cmdlet, string? token, Uri? baseUri, string? statePath, RateLimitSettings limits,
-            IHexEventSink sink, CancellationToken cancellationToken)
+        /// <summary>Connects (Connect-Hex, and the implicit connect of the other cmdlets). <paramref name="token"/> null: from
+        /// $env:HEX_API_TOKEN. <paramref name="statePath"/> null: not given, so $env:HEXCOST_HOME or the default; both are
+        /// read as PowerShell paths (relative to $PWD, ~, PSDrives). <paramref name="limits"/> null: no preference.</summary>
+        /// <exception cref="HexException">The connect failed; InvalidConfiguration for a state path that cannot be used.</exception>
+        internal static HexSession Connect(HexCmdlet cmdlet, string? token, Uri? baseUri, string? statePath, RateLimitSettings? limits,
+            IHexEventSink sink, CancellationToken cancellationToken) =>
+            Connect(cmdlet, token, baseUri, statePath, limits, null, sink, cancellationToken);
+
+        private static HexSession Connect(HexCmdlet cmdlet, string? token, Uri? baseUri, string? statePath, RateLimitSettings? limits,
+            HexAccount? replacing, IHexEventSink sink, CancellationToken cancellationToken)
         {
+            var tokenSource = token != null ? "The -Token given" : "The token in $env:HEX_API_TOKEN";
             token ??= Environment.GetEnvironmentVariable("HEX_API_TOKEN");
+            var home = Environment.GetEnvironmentVariable("HEXCOST_HOME");
+            var (path, source) = statePath != null ? (statePath, "-StatePath")
+                : !string.IsNullOrWhiteSpace(home) ? (home, "$env:HEXCOST_HOME")
+                : ((string?)null, "The default state folder");
+            string? root = null;
+            if (path != null)
+            {
+                try
+                {
+                    root = FileSystemPaths.Resolve(cmdlet, path, source);
+                }
+                catch (ArgumentException error)
+                {
+                    throw new HexException(HexErrorKind.InvalidConfiguration, error.Message, error);
+                }
+            }
             var options = new ConnectOptions
             {
                 Token = token ?? "",
+                TokenSource = tokenSource,
                 BaseUri = baseUri,
-                StatePath = statePath,
+                StatePath = root,
+                StatePathSource = source,
                 RateLimits = limits,
+                Replacing = replacing,
             };
             var account = cmdlet.AwaitResult(HexAccountRegistry.ConnectAsync(options, sink, cancellationToken));
-            return new HexSession(account, limits.ToString());
+            return new HexSession(account);
         }
     }
 

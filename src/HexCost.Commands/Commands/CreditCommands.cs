@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using HexCost.Api;
@@ -9,6 +10,7 @@ using HexCost.Commands.Infrastructure;
 using HexCost.Credits;
 using HexCost.Ledger;
 using HexCost.Model;
+using HexCost.Session;
 
 namespace HexCost.Commands
 {
@@ -54,21 +56,28 @@ namespace HexCost.Commands
 
         /// <summary>Credits in one auto top-up pack (default from Set-HexSpendLimit, else 100).</summary>
         [Parameter]
-        [ValidateRange(1, 10000000)]
+        [AmountTransformation]
+        [ValidateAmount(1, 10000000, "a number of credits")]
         public decimal? TopUpPackCredits { get; set; }
 
         /// <summary>What one pack costs (default from Set-HexSpendLimit, else 10).</summary>
         [Parameter]
-        [ValidateRange(0, 10000000)]
+        [AmountTransformation]
+        [ValidateAmount(0, 10000000, "an amount in your billing currency")]
         public decimal? TopUpPackPrice { get; set; }
 
         /// <summary>Bonus credits Hex put in the pool this cycle.</summary>
         [Parameter]
-        [ValidateRange(0, 10000000)]
+        [AmountTransformation]
+        [ValidateAmount(0, 10000000, "a number of credits")]
         public decimal PoolCredits { get; set; }
+
+        /// <summary>The earliest -AsOf: long before Hex had AI credits, so nothing earlier can hold any.</summary>
+        internal static readonly DateTime EarliestAsOf = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
         protected override void EndProcessing()
         {
+            var asOf = AsOf.HasValue ? CheckAsOf(AsOf.Value) : (DateTimeOffset?)null;
             CreditBalanceOptions options;
             try
             {
@@ -78,7 +87,7 @@ namespace HexCost.Commands
                     Plan = plan,
                     Grants = HexCost.Credits.GrantTable.Default.With(plan, GrantTable),
                     CycleStartDay = CycleStartDay,
-                    AsOf = AsOf.HasValue ? new DateTimeOffset(AsOf.Value.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(AsOf.Value, DateTimeKind.Utc) : AsOf.Value.ToUniversalTime()) : (DateTimeOffset?)null,
+                    AsOf = asOf,
                     UsageOnly = UsageOnly,
                     PackCredits = TopUpPackCredits,
                     PackPrice = TopUpPackPrice,
@@ -101,15 +110,58 @@ namespace HexCost.Commands
                 return;
             }
             var summary = report.Summary;
-            new SpendPolicyStore(Account).SaveSnapshot(new CreditSnapshot
-            {
-                At = Account.Time.GetUtcNow().UtcDateTime, CycleStart = summary.CycleStart, AddOnSpend = summary.AddOnSpend, ProjectedAddOnSpend = summary.ProjectedAddOnSpend,
-            });
+            CacheReading(summary);
             if (summary.AlertLevel != "None")
             {
                 WriteWarning($"Add-on credit spend is at {summary.PercentOfLimit?.ToString("0.#", CultureInfo.InvariantCulture)} % of the monthly limit of {summary.SpendLimit?.ToString("0.##", CultureInfo.InvariantCulture)} (alert level {summary.AlertLevel}).");
             }
             WriteTypedObject(summary, "HexCost.CreditSummary");
+        }
+
+        /// <summary>-AsOf in UTC (unspecified: UTC), refused when it has not happened yet or lies before Hex had credits.</summary>
+        private DateTimeOffset CheckAsOf(DateTime value)
+        {
+            var utc = value.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(value, DateTimeKind.Utc) : value.ToUniversalTime();
+            var now = HexAccountRegistry.DefaultTime.GetUtcNow();
+            string? problem = null;
+            if (utc > now.UtcDateTime)
+                problem = $"-AsOf {Iso(utc)} is in the future (it is {Iso(now.UtcDateTime)} now): HexCost computes balances only for a time that has passed.";
+            else if (utc < EarliestAsOf)
+                problem = $"-AsOf {Iso(utc)} is before {Iso(EarliestAsOf)}, long before Hex had AI credits.";
+            if (problem != null)
+            {
+                ThrowTerminatingError(HexErrors.InvalidCreditParameter.Record(new ArgumentOutOfRangeException(nameof(AsOf), problem
+                    + " Leave -AsOf out for now, or give a past time, e.g. -AsOf (Get-Date).AddDays(-7)."), value));
+            }
+            return new DateTimeOffset(utc);
+        }
+
+        private static string Iso(DateTime utc) => utc.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC";
+
+        /// <summary>
+        /// Keeps this reading as the workspace's last one (credit-snapshot.json), for Set-HexSpendLimit to compare a new limit
+        /// with and for -FromHistory. A cache, not a setting: only a reading of now is kept (not one -AsOf another time), it
+        /// counts only within its own cycle, and a state folder that cannot be written costs a warning, never the reading.
+        /// </summary>
+        private void CacheReading(CreditSummary summary)
+        {
+            if (AsOf.HasValue)
+            {
+                WriteVerbose("Not kept as the last credit reading: -AsOf computes another time than now.");
+                return;
+            }
+            try
+            {
+                new SpendPolicyStore(Account).SaveSnapshot(new CreditSnapshot
+                {
+                    At = Account.Time.GetUtcNow().UtcDateTime, CycleStart = summary.CycleStart, CycleEnd = summary.CycleEnd,
+                    AddOnSpend = summary.AddOnSpend, ProjectedAddOnSpend = summary.ProjectedAddOnSpend,
+                });
+            }
+            catch (HexException error)
+            {
+                WriteWarning($"{error.Message} The balance below is complete; Set-HexSpendLimit just cannot compare against it.");
+            }
         }
     }
 
@@ -131,44 +183,101 @@ namespace HexCost.Commands
         {
             foreach (var pattern in Path)
             {
-                IEnumerable<string> files;
-                try
-                {
-                    files = GetResolvedProviderPathFromPSPath(pattern, out _);
-                }
-                catch (ItemNotFoundException error)
-                {
-                    WriteError(HexErrors.UsageFileNotFound.Record(error, pattern));
-                    continue;
-                }
+                var files = Resolve(pattern);
+                if (files == null) continue;
+                var wildcard = WildcardPattern.ContainsWildcardCharacters(pattern);
+                var folders = 0;
                 foreach (var file in files)
                 {
-                    if (!ShouldProcess(file, "Import credit usage into the HexCost ledger")) continue;
-                    var errors = new List<UsageImporter.RowError>();
-                    CreditUsageImport result;
-                    try
+                    if (Directory.Exists(file))
                     {
-                        result = UsageImporter.Import(Account, file, errors);
-                    }
-                    catch (FormatException error)
-                    {
-                        WriteError(HexErrors.InvalidUsageFile.Record(error, file));
+                        folders++;
+                        if (wildcard)
+                        {
+                            WriteVerbose($"{file} matches -Path '{pattern}' but is a folder; skipped.");
+                            continue;
+                        }
+                        WriteError(HexErrors.UsageFileUnreadable.Record(new IOException(
+                            $"{file} is a folder, not a usage file. Give the CSV files in it, e.g. -Path '{System.IO.Path.Combine(file, "*.csv")}'."), file));
                         continue;
                     }
-                    catch (System.IO.IOException error)
-                    {
-                        WriteError(HexErrors.UsageFileUnreadable.Record(error, file));
-                        continue;
-                    }
-                    foreach (var row in errors)
-                    {
-                        WriteError(HexErrors.InvalidUsageRow.Record(new FormatException($"{file} line {row.Line}: {row.Message} The row was skipped."),
-                            file + ":" + row.Line.ToString(CultureInfo.InvariantCulture)));
-                    }
-                    WriteVerbose($"{file}: {result.Imported} rows imported, {result.Duplicates} already in the ledger, {result.Rejected} rejected.");
-                    WriteTypedObject(result, "HexCost.CreditUsageImport");
+                    Import(file);
+                }
+                if (wildcard && folders > 0 && folders == files.Count)
+                {
+                    WriteError(HexErrors.UsageFileNotFound.Record(new ItemNotFoundException(
+                        $"-Path '{pattern}' matches only folders, no file. Give the CSV files, e.g. -Path '{System.IO.Path.Combine(pattern, "*.csv")}'."), pattern));
                 }
             }
+        }
+
+        /// <summary>The files <paramref name="pattern"/> names (wildcards expanded; a name with [ ] that exists as written is
+        /// taken literally); null after writing the error when there are none.</summary>
+        private IList<string>? Resolve(string pattern)
+        {
+            var problem = string.IsNullOrWhiteSpace(pattern) ? "-Path is blank"
+                : FileSystemPaths.TextProblem(pattern) is string text ? "-Path " + text : null;
+            if (problem == null)
+            {
+                try
+                {
+                    var files = GetResolvedProviderPathFromPSPath(pattern, out var provider);
+                    if (!string.Equals(provider.Name, "FileSystem", StringComparison.OrdinalIgnoreCase))
+                        problem = $"'{pattern}' is a path of PowerShell's {provider.Name} provider, not a file";
+                    else if (files.Count > 0) return files;
+                }
+                catch (ItemNotFoundException)
+                {
+                }
+                catch (Exception error) when (error is System.Management.Automation.DriveNotFoundException || error is ProviderNotFoundException || error is WildcardPatternException
+                                              || error is ArgumentException || error is NotSupportedException || error is ProviderInvocationException
+                                              || error is PSInvalidOperationException)
+                {
+                    problem = $"'{pattern}' is not a path PowerShell can resolve ({error.Message})";
+                }
+                if (problem == null)
+                {
+                    var literal = SessionState.Path.GetUnresolvedProviderPathFromPSPath(pattern);
+                    if (File.Exists(literal)) return new[] { literal };
+                    problem = $"'{pattern}' matches no file";
+                }
+            }
+            WriteError(HexErrors.UsageFileNotFound.Record(new ItemNotFoundException(
+                $"{problem}. Give the usage CSV files exported from Hex (Settings > Billing & Credits), e.g. -Path ./usage-*.csv."), pattern));
+            return null;
+        }
+
+        private void Import(string file)
+        {
+            if (!ShouldProcess(file, "Import credit usage into the HexCost ledger")) return;
+            var errors = new List<UsageImporter.RowError>();
+            CreditUsageImport result;
+            try
+            {
+                result = UsageImporter.Import(Account, file, errors);
+            }
+            catch (FormatException error)
+            {
+                WriteError(HexErrors.InvalidUsageFile.Record(error, file));
+                return;
+            }
+            catch (Exception error) when (error is IOException || error is UnauthorizedAccessException)
+            {
+                WriteError(HexErrors.UsageFileUnreadable.Record(new IOException($"{file} cannot be read ({error.Message}). Check it exists, is not open elsewhere, and that you may read it.", error), file));
+                return;
+            }
+            catch (HexException error)
+            {
+                WriteHexError(error, file);
+                return;
+            }
+            foreach (var row in errors)
+            {
+                WriteError(HexErrors.InvalidUsageRow.Record(new FormatException($"{file} line {row.Line}: {row.Message} The row was skipped."),
+                    file + ":" + row.Line.ToString(CultureInfo.InvariantCulture)));
+            }
+            WriteVerbose($"{file}: {result.Imported} rows imported, {result.Duplicates} already in the ledger, {result.Rejected} rejected.");
+            WriteTypedObject(result, "HexCost.CreditUsageImport");
         }
     }
 
@@ -181,15 +290,18 @@ namespace HexCost.Commands
     [OutputType(typeof(SpendPolicy))]
     public sealed class SetHexSpendLimitCommand : HexSessionCmdlet
     {
-        /// <summary>Monthly limit on auto top-up (add-on credit) purchases, in your billing currency.</summary>
+        /// <summary>Monthly limit on auto top-up (add-on credit) purchases, in your billing currency; $null removes it.</summary>
         [Parameter]
-        [ValidateRange(0, 100000000)]
+        [AllowNull]
+        [AmountTransformation]
+        [ValidateAmount(0, 100000000, "an amount in your billing currency")]
         public decimal? MonthlyAddOnLimit { get; set; }
 
-        /// <summary>Percentages of the limits that warn when crossed (default 80,90,100).</summary>
+        /// <summary>Percentages of the limits that warn when crossed (default 80,90,100): whole numbers from 1 to 1000, so 80
+        /// for 80 % (a fraction such as 0.8 is refused, never read as 1 %).</summary>
         [Parameter]
-        [ValidateRange(1, 1000)]
-        public int[]? AlertThreshold { get; set; }
+        [AllowNull]
+        public double[]? AlertThreshold { get; set; }
 
         /// <summary>Runs HexCost may trigger in any 7 days, workspace-wide; $null removes the budget.</summary>
         [Parameter]
@@ -203,15 +315,19 @@ namespace HexCost.Commands
 
         /// <summary>Credits in one auto top-up pack.</summary>
         [Parameter]
-        [ValidateRange(1, 10000000)]
+        [AllowNull]
+        [AmountTransformation]
+        [ValidateAmount(1, 10000000, "a number of credits")]
         public decimal? TopUpPackCredits { get; set; }
 
         /// <summary>What one pack costs.</summary>
         [Parameter]
-        [ValidateRange(0, 10000000)]
+        [AllowNull]
+        [AmountTransformation]
+        [ValidateAmount(0, 10000000, "an amount in your billing currency")]
         public decimal? TopUpPackPrice { get; set; }
 
-        /// <summary>Set the add-on limit to 90 % of the projected add-on spend (from the last Get-HexCreditBalance -Workspace), Hex's documented practice.</summary>
+        /// <summary>Set the add-on limit to 90 % of the projected add-on spend (from this cycle's last Get-HexCreditBalance -Workspace), Hex's documented practice.</summary>
         [Parameter]
         public SwitchParameter FromHistory { get; set; }
 
@@ -229,41 +345,59 @@ namespace HexCost.Commands
             {
                 if (value < 0)
                 {
-                    ThrowTerminatingError(HexErrors.InvalidSpendPolicy.Record(new ArgumentOutOfRangeException(name, value, $"-{name} is a number of runs of 0 or more, or $null to remove it."), value));
+                    Refuse(name, $"-{name} is a number of runs of 0 or more, or $null to remove it.", value);
                 }
             }
+            foreach (var (name, value) in new[] { (nameof(TopUpPackCredits), TopUpPackCredits), (nameof(TopUpPackPrice), TopUpPackPrice) })
+            {
+                if (Given(name) && value == null)
+                {
+                    Refuse(name, $"-{name} cannot be removed: a top-up pack always has a size and a price. Give the value from Hex's billing settings, e.g. -{name} {(name == nameof(TopUpPackCredits) ? "100" : "10")}.", null);
+                }
+            }
+            if (FromHistory && Given(nameof(MonthlyAddOnLimit)))
+            {
+                Refuse(nameof(MonthlyAddOnLimit), "-FromHistory computes the monthly add-on limit, and -MonthlyAddOnLimit gives one: use one of them.", MonthlyAddOnLimit);
+            }
+            var thresholds = Given(nameof(AlertThreshold)) ? Thresholds(AlertThreshold) : null;
+
             var store = new SpendPolicyStore(Account);
             SpendPolicy current;
-            CreditSnapshot? snapshot;
             try
             {
                 current = store.Load();
-                snapshot = store.LoadSnapshot();
             }
             catch (HexException error)
             {
                 ThrowTerminatingError(HexErrors.SpendPolicyCorrupt.Record(error, store.PolicyPath));
                 return;
             }
+            var comparesSpend = FromHistory || MonthlyAddOnLimit.HasValue;
+            var snapshot = comparesSpend ? CurrentReading(store) : null;
 
-            var limit = MonthlyAddOnLimit ?? current.MonthlyAddOnLimit;
+            var limit = Given(nameof(MonthlyAddOnLimit)) ? MonthlyAddOnLimit : current.MonthlyAddOnLimit;
             if (FromHistory)
             {
                 if (snapshot == null)
                 {
-                    ThrowTerminatingError(HexErrors.NoCreditHistory.Record(new InvalidOperationException("-FromHistory needs a projection: run Get-HexCreditBalance -Plan <plan> -Workspace first."), null));
+                    ThrowTerminatingError(HexErrors.NoCreditHistory.Record(new InvalidOperationException(
+                        "-FromHistory needs a credit projection of this billing cycle: run Get-HexCreditBalance -Plan <plan> -Workspace first."), null));
                     return;
                 }
                 limit = Math.Round(snapshot.ProjectedAddOnSpend * 0.9m, 2);
-                WriteVerbose($"90 % of the projected add-on spend ({snapshot.ProjectedAddOnSpend.ToString("0.##", CultureInfo.InvariantCulture)}, computed {snapshot.At:yyyy-MM-dd HH:mm} UTC) is {limit.Value.ToString("0.##", CultureInfo.InvariantCulture)}.");
+                WriteVerbose($"90 % of the projected add-on spend ({snapshot.ProjectedAddOnSpend.ToString("0.##", CultureInfo.InvariantCulture)}, {snapshot.Describe()}) is {limit.Value.ToString("0.##", CultureInfo.InvariantCulture)}.");
+                if (limit == 0)
+                {
+                    WriteWarning("The projected add-on spend of this cycle is 0, so -FromHistory sets a monthly add-on limit of 0: no auto top-up would be bought at all. Give -MonthlyAddOnLimit instead if top-ups should stay possible.");
+                }
             }
 
             var updated = new SpendPolicy
             {
                 MonthlyAddOnLimit = limit,
-                AlertThreshold = AlertThreshold != null ? string.Join(",", AlertThreshold.OrderBy(t => t)) : current.AlertThreshold,
-                WeeklyRunBudget = MyInvocation.BoundParameters.ContainsKey(nameof(WeeklyRunBudget)) ? WeeklyRunBudget : current.WeeklyRunBudget,
-                MaxRunsPerProjectPerWeek = MyInvocation.BoundParameters.ContainsKey(nameof(MaxRunsPerProjectPerWeek)) ? MaxRunsPerProjectPerWeek : current.MaxRunsPerProjectPerWeek,
+                AlertThreshold = thresholds ?? current.AlertThreshold,
+                WeeklyRunBudget = Given(nameof(WeeklyRunBudget)) ? WeeklyRunBudget : current.WeeklyRunBudget,
+                MaxRunsPerProjectPerWeek = Given(nameof(MaxRunsPerProjectPerWeek)) ? MaxRunsPerProjectPerWeek : current.MaxRunsPerProjectPerWeek,
                 TopUpPackCredits = TopUpPackCredits ?? current.TopUpPackCredits,
                 TopUpPackPrice = TopUpPackPrice ?? current.TopUpPackPrice,
             };
@@ -276,7 +410,7 @@ namespace HexCost.Commands
             }
             if (!ShouldProcess($"HexCost spend policy of workspace {Account.OrgId}", what)) return;
 
-            var spent = snapshot != null && snapshot.CycleStart <= Account.Time.GetUtcNow().UtcDateTime ? snapshot.AddOnSpend : 0m;
+            var spent = snapshot?.AddOnSpend ?? 0m;
             if (updated.MonthlyAddOnLimit.HasValue && updated.MonthlyAddOnLimit < spent && !Force)
             {
                 // A high-impact change: ask even when $ConfirmPreference would not, unless -Force.
@@ -294,10 +428,66 @@ namespace HexCost.Commands
                 if (!confirmed) return;
             }
 
-            store.Save(updated);
-            SpendPolicyStore.Describe(updated);
-            WriteVerbose(updated.SetInHex);
-            if (PassThru) WriteTypedObject(store.Load(), "HexCost.SpendPolicy");
+            try
+            {
+                store.Save(updated);
+                WriteVerbose(updated.SetInHex);
+                if (PassThru) WriteTypedObject(store.Load(), "HexCost.SpendPolicy");
+            }
+            catch (HexException error)
+            {
+                ThrowTerminatingError(HexErrors.Record(error, store.PolicyPath));
+            }
+        }
+
+        private bool Given(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);
+
+        private void Refuse(string parameter, string message, object? value) =>
+            ThrowTerminatingError(HexErrors.InvalidSpendPolicy.Record(new ArgumentException(message, parameter), value));
+
+        /// <summary>-AlertThreshold as the policy keeps it ("80,90,100"): whole percentages from 1 to 1000, sorted, once each.
+        /// Fractions (0.8) are refused with the percentages they stand for, never rounded to 1 %.</summary>
+        private string Thresholds(double[]? given)
+        {
+            var values = given ?? Array.Empty<double>();
+            if (values.Length == 0)
+            {
+                Refuse(nameof(AlertThreshold), "-AlertThreshold needs at least one percentage, e.g. -AlertThreshold 80,90,100.", given);
+            }
+            string Text(double t) => t.ToString("0.###", CultureInfo.InvariantCulture);
+            var fractions = values.Where(t => t > 0 && t < 1).ToList();
+            if (fractions.Count > 0)
+            {
+                var meant = string.Join(",", values.Select(t => t > 0 && t <= 1 ? Text(t * 100) : Text(t)));
+                Refuse(nameof(AlertThreshold), $"-AlertThreshold takes percentages, and {string.Join(",", fractions.Select(Text))} looks like a fraction: "
+                                               + $"for {meant} % write -AlertThreshold {meant}.", given);
+            }
+            foreach (var t in values)
+            {
+                if (double.IsNaN(t) || t < 1 || t > 1000 || t != Math.Floor(t))
+                    Refuse(nameof(AlertThreshold), $"-AlertThreshold {Text(t)} is not a whole percentage from 1 to 1000. Give percentages such as -AlertThreshold 80,90,100.", given);
+            }
+            return string.Join(",", values.Select(t => (int)t).Distinct().OrderBy(t => t).Select(t => t.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        /// <summary>The cached credit reading, if it is of this billing cycle. An older one is said (with its date) and not used;
+        /// a damaged one too (it is a cache: Get-HexCreditBalance -Workspace writes a new one).</summary>
+        private CreditSnapshot? CurrentReading(SpendPolicyStore store)
+        {
+            CreditSnapshot? snapshot;
+            try
+            {
+                snapshot = store.LoadSnapshot();
+            }
+            catch (HexException error)
+            {
+                WriteWarning($"{error.Message} Not used: run Get-HexCreditBalance -Plan <plan> -Workspace to take a new reading.");
+                return null;
+            }
+            if (snapshot == null || snapshot.IsCurrent(Account.Time.GetUtcNow().UtcDateTime)) return snapshot;
+            WriteWarning($"The last credit reading ({snapshot.Describe()}) is not of this billing cycle, so its add-on spend and projection are not used. "
+                         + "Run Get-HexCreditBalance -Plan <plan> -Workspace for this cycle's.");
+            return null;
         }
 
         private static string Describe(SpendPolicy a, SpendPolicy b)

@@ -81,7 +81,9 @@ namespace HexCost.Commands
             }
             catch (Exception error) when (error is IOException || error is UnauthorizedAccessException)
             {
-                ThrowTerminatingError(HexErrors.ReportWriteFailed.Record(error, target));
+                var where = string.Equals(Path, target, StringComparison.Ordinal) ? $"'{Path}'" : $"-Path '{Path}' ({target})";
+                ThrowTerminatingError(HexErrors.ReportWriteFailed.Record(new IOException(
+                    $"HexCost could not write the report to {where} ({error.Message}). Check that you may write files in that folder and that the disk is not full, or give another -Path.", error), Path));
                 return;
             }
             EventSink.Progress(new HexProgress(ProgressIds.Paging, Activity, "Done", 100, completed: true));
@@ -105,11 +107,9 @@ namespace HexCost.Commands
             string target;
             try
             {
-                target = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path, out var provider, out _);
-                if (!string.Equals(provider.Name, "FileSystem", StringComparison.OrdinalIgnoreCase))
-                    throw new ArgumentException($"'{Path}' is not a file system path.");
+                target = FileSystemPaths.Resolve(this, Path, "-Path");
             }
-            catch (Exception error) when (error is ArgumentException || error is NotSupportedException || error is ProviderNotFoundException || error is System.Management.Automation.DriveNotFoundException)
+            catch (ArgumentException error)
             {
                 ThrowTerminatingError(HexErrors.ReportPathInvalid.Record(new ArgumentException(error.Message, nameof(Path), error), Path));
                 return null;
@@ -272,6 +272,8 @@ namespace HexCost.Commands
             DrainEvents();
         }
 
+        /// <summary>Writes through a temporary file beside <paramref name="target"/>, so a reader never sees half a report.
+        /// A failure's message names the target, never the temporary file.</summary>
         private static long Write(string target, string html)
         {
             var temp = target + "." + Guid.NewGuid().ToString("N") + ".tmp";
@@ -280,12 +282,23 @@ namespace HexCost.Commands
                 File.WriteAllText(temp, html, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
                 if (File.Exists(target)) File.Replace(temp, target, null);
                 else File.Move(temp, target);
+                return new FileInfo(target).Length;
+            }
+            catch (Exception error) when (error is IOException || error is UnauthorizedAccessException)
+            {
+                throw new IOException(error.Message.Replace(temp, target), error);
             }
             finally
             {
-                if (File.Exists(temp)) File.Delete(temp);
+                try
+                {
+                    if (File.Exists(temp)) File.Delete(temp);
+                }
+                catch (Exception error) when (error is IOException || error is UnauthorizedAccessException)
+                {
+                    // The report was written (or its failure is being reported); a temporary file left behind is harmless.
+                }
             }
-            return new FileInfo(target).Length;
         }
     }
 }

@@ -26,7 +26,7 @@ namespace HexCost.Commands.Infrastructure
                 if (session == null && !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("HEX_API_TOKEN")))
                 {
                     WriteVerbose("Not connected in this runspace; connecting with $env:HEX_API_TOKEN.");
-                    session = ConnectHexCommand.Connect(this, null, null, null, HexCost.Limits.RateLimitSettings.Default, EventSink, StopToken);
+                    session = ConnectHexCommand.Connect(this, null, null, null, null, EventSink, StopToken);
                     SessionStore.SetDefault(session);
                 }
                 if (session == null)

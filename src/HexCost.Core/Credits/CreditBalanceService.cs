@@ -146,6 +146,7 @@ namespace HexCost.Credits
         private static async Task<List<CreditUser>> UsersAsync(HexAccount account, CreditBalanceOptions options, IHexEventSink sink, CancellationToken cancellationToken)
         {
             var users = new List<CreditUser>();
+            var unused = new HashSet<string>(options.SeatOverrides.Keys, StringComparer.OrdinalIgnoreCase);
             string? after = null;
             do
             {
@@ -153,13 +154,22 @@ namespace HexCost.Credits
                 foreach (var u in page.Values ?? new List<UserResource>())
                 {
                     var seat = SeatTypes.FromRole(u.Role);
-                    if ((options.SeatOverrides.TryGetValue(u.Id, out var overridden) || (u.Email != null && options.SeatOverrides.TryGetValue(u.Email, out overridden))))
-                        seat = SeatTypes.Parse(overridden);
+                    string? overridden = null;
+                    if (options.SeatOverrides.TryGetValue(u.Id, out var byId)) overridden = byId;
+                    if (u.Email != null && options.SeatOverrides.TryGetValue(u.Email, out var byEmail)) overridden ??= byEmail;
+                    unused.Remove(u.Id);
+                    if (u.Email != null) unused.Remove(u.Email);
+                    if (overridden != null) seat = SeatTypes.Parse(overridden);
                     users.Add(new CreditUser { UserId = u.Id, Email = u.Email, Role = u.Role, SeatType = seat, MonthlyGrant = options.Grants.Grant(options.Plan, seat) });
                 }
                 after = page.Pagination?.After;
             }
             while (!string.IsNullOrEmpty(after));
+            foreach (var key in unused.OrderBy(k => k, StringComparer.OrdinalIgnoreCase))
+            {
+                sink.Warning($"-SeatOverride names '{key}', which is neither the email nor the id of a user of this workspace; that override was not applied. "
+                             + "Check the spelling (Get-HexCreditBalance lists every user's Email and UserId).");
+            }
             return users;
         }
 

@@ -87,8 +87,25 @@ namespace HexCost.Credits
         private static decimal Amount(object? value, string what)
         {
             if (value is decimal d && d >= 0) return d;
-            if (decimal.TryParse(Convert.ToString(value, CultureInfo.InvariantCulture), NumberStyles.Number, CultureInfo.InvariantCulture, out var parsed) && parsed >= 0) return parsed;
-            throw new FormatException($"The grant for '{what}' must be a number of credits of 0 or more, not '{value}'.");
+            if (value is double || value is float)
+            {
+                var number = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+                if (!double.IsNaN(number) && !double.IsInfinity(number) && number >= 0 && number <= (double)decimal.MaxValue) return (decimal)number;
+            }
+            else if (value is int || value is long || value is short || value is byte)
+            {
+                var whole = Convert.ToInt64(value, CultureInfo.InvariantCulture);
+                if (whole >= 0) return whole;
+            }
+            else if (AmountText.TryParse(Convert.ToString(value, CultureInfo.InvariantCulture), DecimalConvention.Unknown, out var parsed, out var problem))
+            {
+                if (parsed >= 0) return parsed;
+            }
+            else if (value is string)
+            {
+                throw new FormatException($"The grant for '{what}': {problem}.");
+            }
+            throw new FormatException($"The grant for '{what}' must be a number of credits of 0 or more, not '{Convert.ToString(value, CultureInfo.InvariantCulture)}'.");
         }
 
         private static Dictionary<string, decimal> Seats(decimal editor, decimal explorer) =>

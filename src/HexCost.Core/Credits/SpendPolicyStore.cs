@@ -23,7 +23,6 @@ namespace HexCost.Credits
         public SpendPolicyStore(HexAccount account) => _account = account;
 
         public string PolicyPath => Path.Combine(_account.StateDirectory, PolicyFile);
-        private string SnapshotPath => Path.Combine(_account.StateDirectory, SnapshotFile);
 
         public SpendPolicy Load()
         {
@@ -83,8 +82,14 @@ namespace HexCost.Credits
             }
         }
 
+        public string SnapshotPath => Path.Combine(_account.StateDirectory, SnapshotFile);
+
+        /// <summary>The last reading Get-HexCreditBalance -Workspace cached; null when there is none.</summary>
+        /// <exception cref="HexException">The file is damaged (StateCorrupt).</exception>
         public CreditSnapshot? LoadSnapshot() => Read<CreditSnapshot>(SnapshotPath, "credit snapshot");
 
+        /// <summary>Caches a reading of the current cycle (replacing the last one).</summary>
+        /// <exception cref="HexException">The state folder cannot be written (StateCorrupt).</exception>
         public void SaveSnapshot(CreditSnapshot snapshot) => Write(SnapshotPath, snapshot);
 
         /// <summary>Fills in what HexCost enforces and what must be typed into Hex's own settings.</summary>
@@ -135,22 +140,61 @@ namespace HexCost.Credits
             new HexException(HexErrorKind.StateCorrupt,
                 $"The {what} file {path} is damaged ({reason}). HexCost will not guess: fix the JSON, or delete the file and set the policy again with Set-HexSpendLimit.", inner);
 
-        private void Write<T>(string path, T value)
+        private static void Write<T>(string path, T value)
         {
             var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(value, Json));
-            StateFiles.RestrictToOwner(temp, isDirectory: false);
-            if (File.Exists(path)) File.Replace(temp, path, null);
-            else File.Move(temp, path);
+            try
+            {
+                File.WriteAllText(temp, JsonSerializer.Serialize(value, Json));
+                StateFiles.RestrictToOwner(temp, isDirectory: false);
+                if (File.Exists(path)) File.Replace(temp, path, null);
+                else File.Move(temp, path);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                TryDelete(temp);
+                throw new HexException(HexErrorKind.StateCorrupt,
+                    $"HexCost could not write {path} ({ex.Message.Replace(temp, path)}). Check that its folder exists, that you may write there and that the disk is not full.", ex);
+            }
+        }
+
+        private static void TryDelete(string path)
+        {
+            try
+            {
+                if (File.Exists(path)) File.Delete(path);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                // The write already failed and says so; a temp file left behind is harmless.
+            }
         }
     }
 
-    /// <summary>What the last Get-HexCreditBalance -Workspace found, for Set-HexSpendLimit to compare against.</summary>
+    /// <summary>What the last Get-HexCreditBalance -Workspace found, for Set-HexSpendLimit to compare against. It speaks
+    /// only for its own billing cycle: outside [<see cref="CycleStart"/>, <see cref="CycleEnd"/>) it is history, not spend.</summary>
     public sealed class CreditSnapshot
     {
         public DateTime At { get; set; }
         public DateTime CycleStart { get; set; }
+        /// <summary>The cycle's end (exclusive); null in snapshots written before HexCost kept it.</summary>
+        public DateTime? CycleEnd { get; set; }
         public decimal AddOnSpend { get; set; }
         public decimal ProjectedAddOnSpend { get; set; }
+
+        /// <summary>True when <paramref name="nowUtc"/> falls in the snapshot's cycle and the reading was not taken after it.</summary>
+        public bool IsCurrent(DateTime nowUtc)
+        {
+            var end = CycleEnd ?? BillingCycle.Containing(CycleStart, CycleStart.Day).End;
+            return nowUtc >= CycleStart && nowUtc < end && At <= nowUtc;
+        }
+
+        /// <summary>Names the reading for a message: when it was taken and for which cycle.</summary>
+        public string Describe()
+        {
+            var end = CycleEnd ?? BillingCycle.Containing(CycleStart, CycleStart.Day).End;
+            return $"taken {At.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC for the cycle "
+                   + $"{CycleStart.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} to {end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+        }
     }
 }

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
 using HexCost.Ledger;
 using HexCost.Model;
 using HexCost.Session;
@@ -35,7 +36,8 @@ namespace HexCost.Credits
         public static CreditUsageImport Import(HexAccount account, string path, IList<RowError> errors)
         {
             var result = new CreditUsageImport { Path = path };
-            var lines = ReadRecords(File.ReadAllText(path)).ToList();
+            var text = File.ReadAllText(path);
+            var lines = ReadRecords(text, DelimiterOf(text)).ToList();
             if (lines.Count == 0) return result;
             var header = lines[0].Fields.Select(Normalize).ToList();
             int Column(string[] names) => header.FindIndex(h => names.Contains(h));
@@ -46,32 +48,44 @@ namespace HexCost.Credits
             if (date < 0 || user < 0 || credits < 0)
             {
                 throw new FormatException($"{path} has no {(date < 0 ? "date" : user < 0 ? "user (email)" : "credits")} column. "
-                                          + "The header needs a date (Date/Timestamp), a user (Email/User) and a credits (Credits/Credits used) column.");
+                                          + "The header needs a date (Date/Timestamp), a user (Email/User) and a credits (Credits/Credits used) column, "
+                                          + "separated by commas (or semicolons or tabs throughout).");
             }
 
+            var rows = lines.Skip(1).Where(r => !r.Fields.All(string.IsNullOrWhiteSpace)).ToList();
+            var convention = AmountText.ConventionOf(rows.Where(r => credits < r.Fields.Count).Select(r => r.Fields[credits]));
             var known = new HashSet<string>(account.Ledger.ReadAll().Where(r => r.Type == LedgerRecordTypes.CreditUsage && r.UsageKey != null).Select(r => r.UsageKey!), StringComparer.Ordinal);
-            foreach (var record in lines.Skip(1))
+            foreach (var record in rows)
             {
-                if (record.Fields.All(string.IsNullOrWhiteSpace)) continue;
                 result.Rows++;
                 string Field(int i) => i < record.Fields.Count ? record.Fields[i].Trim() : "";
-                if (!DateTimeOffset.TryParse(Field(date), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+                void Reject(string message)
                 {
-                    errors.Add(new RowError(record.Line, $"'{Field(date)}' is not a date (use ISO 8601, e.g. 2026-11-03T14:05:00Z)."));
+                    errors.Add(new RowError(record.Line, message));
                     result.Rejected++;
+                }
+                if (record.Fields.Skip(header.Count).Any(f => !string.IsNullOrWhiteSpace(f)))
+                {
+                    Reject($"The row has {record.Fields.Count} fields but the header has {header.Count}: a value that holds the separator (such as 1,5) "
+                           + "must be quoted (\"1,5\"), or written with a dot for decimals (1.5).");
                     continue;
                 }
-                if (!decimal.TryParse(Field(credits), NumberStyles.Number, CultureInfo.InvariantCulture, out var amount) || amount < 0)
+                if (!TryParseDate(Field(date), out var at, out var dateProblem))
                 {
-                    errors.Add(new RowError(record.Line, $"'{Field(credits)}' is not a number of credits of 0 or more (use a dot for decimals)."));
-                    result.Rejected++;
+                    Reject(dateProblem);
+                    continue;
+                }
+                if (!AmountText.TryParse(Field(credits), convention, out var amount, out var amountProblem) || amount < 0)
+                {
+                    Reject(amountProblem.Length > 0
+                        ? $"The credits value {amountProblem}."
+                        : $"The credits value '{Field(credits)}' is below 0; give the credits used, 0 or more.");
                     continue;
                 }
                 var who = Field(user);
                 if (who.Length == 0)
                 {
-                    errors.Add(new RowError(record.Line, "The user column is empty."));
-                    result.Rejected++;
+                    Reject("The user column is empty.");
                     continue;
                 }
                 var key = id >= 0 && Field(id).Length > 0 ? "id:" + Field(id) : "row:" + Hash(at.UtcDateTime.ToString("o", CultureInfo.InvariantCulture) + "|" + who.ToLowerInvariant() + "|" + amount.ToString(CultureInfo.InvariantCulture));
@@ -88,6 +102,59 @@ namespace HexCost.Credits
                 result.CreditsImported += amount;
             }
             return result;
+        }
+
+        private static readonly Regex NumericDate = new Regex(@"^(?<a>[0-9]{1,2})(?<sep>[./-])(?<b>[0-9]{1,2})\k<sep>(?<year>[0-9]{2}([0-9]{2})?)(?<rest>([ T].*)?)$", RegexOptions.CultureInvariant);
+
+        /// <summary>ISO 8601 and the other forms .NET reads without a culture; a day and month written as numbers
+        /// (03.11.2026, 11/03/2026) only where they cannot be swapped.</summary>
+        internal static bool TryParseDate(string text, out DateTimeOffset at, out string problem)
+        {
+            problem = "";
+            var iso = text;
+            var numeric = NumericDate.Match(text);
+            if (numeric.Success)
+            {
+                var a = int.Parse(numeric.Groups["a"].Value, CultureInfo.InvariantCulture);
+                var b = int.Parse(numeric.Groups["b"].Value, CultureInfo.InvariantCulture);
+                var year = numeric.Groups["year"].Value;
+                if (year.Length == 2)
+                {
+                    at = default;
+                    problem = $"'{text}' has a two-digit year. Write dates as ISO 8601 with the year in full, e.g. 20{year}-11-03.";
+                    return false;
+                }
+                int day, month;
+                if (a == b || (a > 12 && b <= 12)) (day, month) = (a, b);
+                else if (b > 12 && a <= 12) (day, month) = (b, a);
+                else if (a <= 12 && b <= 12)
+                {
+                    at = default;
+                    problem = $"'{text}' is ambiguous: day {a} of month {b}, or month {a} day {b}? Write dates as ISO 8601, "
+                              + $"e.g. {year}-{b:00}-{a:00} or {year}-{a:00}-{b:00}.";
+                    return false;
+                }
+                else (day, month) = (0, 0);
+                iso = $"{year}-{month:00}-{day:00}{numeric.Groups["rest"].Value}";
+            }
+            if (DateTimeOffset.TryParse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out at)) return true;
+            problem = $"'{text}' is not a date (use ISO 8601, e.g. 2026-11-03T14:05:00Z).";
+            return false;
+        }
+
+        /// <summary>The separator of the header line: a comma, or a semicolon or tab where the header has more of those
+        /// (Excel and Export-Csv -UseCulture write semicolons in cultures with a decimal comma).</summary>
+        internal static char DelimiterOf(string text)
+        {
+            var counts = new Dictionary<char, int> { [','] = 0, [';'] = 0, ['\t'] = 0 };
+            var quoted = false;
+            foreach (var c in text)
+            {
+                if (c == '"') quoted = !quoted;
+                else if (!quoted && c == '\n') break;
+                else if (!quoted && counts.ContainsKey(c)) counts[c]++;
+            }
+            return counts.OrderByDescending(p => p.Value).ThenBy(p => p.Key == ',' ? 0 : 1).First().Key;
         }
 
         private static string Normalize(string header)
@@ -116,7 +183,7 @@ namespace HexCost.Credits
         }
 
         /// <summary>RFC 4180 records: quoted fields may hold commas, quotes ("") and line breaks.</summary>
-        internal static IEnumerable<CsvRecord> ReadRecords(string text)
+        internal static IEnumerable<CsvRecord> ReadRecords(string text, char delimiter = ',')
         {
             var fields = new List<string>();
             var field = new StringBuilder();
@@ -141,7 +208,6 @@ namespace HexCost.Credits
                 switch (c)
                 {
                     case '"': quoted = true; recordStarted = true; break;
-                    case ',': fields.Add(field.ToString()); field.Clear(); recordStarted = true; break;
                     case '\r': break;
                     case '\n':
                         fields.Add(field.ToString());
@@ -152,7 +218,15 @@ namespace HexCost.Credits
                         line++;
                         recordLine = line;
                         break;
-                    default: field.Append(c); recordStarted = true; break;
+                    default:
+                        if (c == delimiter)
+                        {
+                            fields.Add(field.ToString());
+                            field.Clear();
+                        }
+                        else field.Append(c);
+                        recordStarted = true;
+                        break;
                 }
             }
             // A last record without a line break; one that is just "" is a single empty field.

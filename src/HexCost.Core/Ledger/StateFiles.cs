@@ -17,6 +17,38 @@ namespace HexCost.Ledger
             return Path.Combine(data, "HexCost");
         }
 
+        /// <summary>The state root as a full path (<paramref name="configured"/>, else <see cref="DefaultRoot"/>), created with
+        /// its workspaces folder, so a path HexCost cannot use fails before any request. <paramref name="source"/> names where
+        /// the path came from (e.g. -StatePath) in the error.</summary>
+        /// <exception cref="HexException">InvalidConfiguration: not a path, a file, or a folder that cannot be created.</exception>
+        public static string PrepareRoot(string? configured, string source)
+        {
+            var given = string.IsNullOrWhiteSpace(configured) ? DefaultRoot() : configured!;
+            string root;
+            try
+            {
+                root = Path.GetFullPath(given);
+            }
+            catch (Exception ex) when (ex is ArgumentException || ex is NotSupportedException || ex is PathTooLongException || ex is System.Security.SecurityException)
+            {
+                throw Unusable(source, given, $"it is not a path HexCost can use: {ex.Message}", ex);
+            }
+            if (File.Exists(root)) throw Unusable(source, root, "it is a file, not a folder", null);
+            try
+            {
+                Directory.CreateDirectory(Path.Combine(root, "workspaces"));
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NotSupportedException)
+            {
+                throw Unusable(source, root, $"the folder cannot be created there: {ex.Message}", ex);
+            }
+            return root;
+        }
+
+        private static HexException Unusable(string source, string path, string reason, Exception? inner) =>
+            new HexException(HexErrorKind.InvalidConfiguration,
+                $"{source} '{path}' cannot hold HexCost's state: {reason}. Give a folder you may write to (HexCost creates it if missing), e.g. ~/hexcost.", inner);
+
         public static string WorkspaceDirectory(string root, string orgId)
         {
             var safe = new char[orgId.Length];

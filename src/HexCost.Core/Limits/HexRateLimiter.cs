@@ -44,7 +44,44 @@ namespace HexCost.Limits
             _gates = settings.Groups.ToDictionary(g => g, g => settings[g].Select(w => new WindowGate(g, w)).ToArray());
         }
 
-        public RateLimitSettings Settings { get; }
+        public RateLimitSettings Settings { get; private set; }
+
+        /// <summary>From now on also keeps to the windows of <paramref name="stricter"/> it lacks (a connect that asked for
+        /// tighter limits on an account other runspaces share). <paramref name="stricter"/> holds every window in force too:
+        /// windows are only ever added. Requests already made count in a new window as they count in the longest window of
+        /// its group.</summary>
+        public void Tighten(RateLimitSettings stricter)
+        {
+            lock (_sync)
+            {
+                if (_disposed) throw new ObjectDisposedException(nameof(HexRateLimiter));
+                foreach (var group in Settings.Groups)
+                {
+                    if (Settings[group].Any(held => !stricter[group].Any(w => w.Limit == held.Limit && w.Window == held.Window)))
+                        throw new ArgumentException($"The {group} windows {string.Join(",", Settings[group])} must all stay in force.", nameof(stricter));
+                }
+                var now = _time.GetUtcNow();
+                foreach (var group in stricter.Groups)
+                {
+                    var gates = _gates[group].ToList();
+                    var longest = gates.OrderByDescending(g => g.Window.Window).First();
+                    foreach (var window in stricter[group])
+                    {
+                        if (gates.Any(g => g.Window.Limit == window.Limit && g.Window.Window == window.Window)) continue;
+                        var gate = new WindowGate(group, window);
+                        foreach (var pending in longest.Pending)
+                        {
+                            var responded = pending.At - longest.Window.Window - Slack(longest.Window.Window);
+                            var until = responded + window.Window + Slack(window.Window);
+                            if (until > now) Hold(gate, until, now);
+                        }
+                        gates.Add(gate);
+                    }
+                    _gates[group] = gates.ToArray();
+                }
+                Settings = stricter;
+            }
+        }
 
         public static IReadOnlyList<RateLimitGroup> GroupsOf(RequestKind kind)
         {
@@ -61,7 +98,6 @@ namespace HexCost.Limits
         public async Task<RatePermit> AcquireAsync(RequestKind kind, IHexEventSink? sink, CancellationToken cancellationToken)
         {
             sink ??= NullEventSink.Instance;
-            var gates = GroupsOf(kind).SelectMany(g => _gates[g]).ToArray();
             var started = _time.GetUtcNow();
             string? announced = null;
             try
@@ -76,6 +112,7 @@ namespace HexCost.Limits
                     lock (_sync)
                     {
                         if (_disposed) throw new ObjectDisposedException(nameof(HexRateLimiter));
+                        var gates = GroupsOf(kind).SelectMany(g => _gates[g]).ToArray();
                         var now = _time.GetUtcNow();
                         pause = _pausedUntil - now;
                         if (pause <= TimeSpan.Zero)

@@ -85,6 +85,8 @@ namespace HexCost.Session
 
         internal int AddReference() => Interlocked.Increment(ref _references);
         internal int RemoveReference() => Interlocked.Decrement(ref _references);
+        /// <summary>Sessions holding the account, in every runspace of the process.</summary>
+        internal int References => Volatile.Read(ref _references);
 
         /// <summary>Held while a run budget is checked and the trigger is made.</summary>
         internal SemaphoreSlim BudgetGate { get; } = new SemaphoreSlim(1, 1);

@@ -1,5 +1,7 @@
 using System;
+using System.Collections;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -21,9 +23,20 @@ namespace HexCost.Session
         public const string DefaultBaseUri = "https://app.hex.tech/api/v1";
 
         public Uri? BaseUri { get; set; }
+        /// <summary>The API token; spaces and line breaks around it are trimmed.</summary>
         public string Token { get; set; } = "";
+        /// <summary>Where the token came from, for messages (never the token itself).</summary>
+        public string TokenSource { get; set; } = "The token";
+        /// <summary>The state root as a full path; null = <see cref="StateFiles.DefaultRoot"/>.</summary>
         public string? StatePath { get; set; }
-        public RateLimitSettings RateLimits { get; set; } = RateLimitSettings.Default;
+        /// <summary>Where <see cref="StatePath"/> came from, for messages (e.g. -StatePath).</summary>
+        public string StatePathSource { get; set; } = "The state path";
+        /// <summary>Limits asked for; null = no preference (Hex's documented limits for an account not yet connected, and
+        /// whatever is in force for one that is).</summary>
+        public RateLimitSettings? RateLimits { get; set; }
+        /// <summary>The account of the session this connect replaces. When no one else holds it, the connect starts afresh
+        /// with what it asked for (state path, limits) instead of keeping the account's.</summary>
+        public HexAccount? Replacing { get; set; }
         public HexClientOptions Client { get; set; } = new HexClientOptions();
         public HexRunOptions Runs { get; set; } = new HexRunOptions();
         /// <summary>The account's clock: every time HexCost reads, records or waits for. Defaults to <see cref="HexAccountRegistry.DefaultTime"/>.</summary>
@@ -68,17 +81,14 @@ namespace HexCost.Session
 
         public static async Task<HexAccount> ConnectAsync(ConnectOptions options, IHexEventSink? sink, CancellationToken cancellationToken)
         {
-            if (string.IsNullOrWhiteSpace(options.Token))
-            {
-                throw new HexException(HexErrorKind.NotConnected,
-                    "No Hex API token was given. Pass -Token (a SecureString, e.g. from Get-Secret) or set $env:HEX_API_TOKEN.");
-            }
+            var token = CheckToken(options);
             var baseUri = ResolveBaseUri(options.BaseUri);
-            var stateRoot = Path.GetFullPath(string.IsNullOrWhiteSpace(options.StatePath) ? StateFiles.DefaultRoot() : options.StatePath!);
-            var key = baseUri.AbsoluteUri.ToLowerInvariant() + "|" + Fingerprint(options.Token);
+            var stateRoot = StateFiles.PrepareRoot(options.StatePath, options.StatePathSource);
+            var key = baseUri.AbsoluteUri.ToLowerInvariant() + "|" + Fingerprint(token);
+            Lazy<Task<HexAccount>>? replaced = null;
             while (true)
             {
-                var lazy = Accounts.GetOrAdd(key, k => new Lazy<Task<HexAccount>>(() => CreateAsync(k, baseUri, stateRoot, options, sink, cancellationToken)));
+                var lazy = Accounts.GetOrAdd(key, k => new Lazy<Task<HexAccount>>(() => CreateAsync(k, baseUri, token, stateRoot, options, sink, cancellationToken)));
                 HexAccount account;
                 try
                 {
@@ -87,6 +97,8 @@ namespace HexCost.Session
                 catch
                 {
                     Accounts.TryRemove(key, out _);
+                    // The account this connect was to replace stays the one of its session.
+                    if (replaced != null) Accounts.TryAdd(key, replaced);
                     throw;
                 }
                 if (account.IsDisposed)
@@ -94,17 +106,91 @@ namespace HexCost.Session
                     Accounts.TryRemove(key, out _);
                     continue;
                 }
-                if (!string.Equals(account.StateRoot, stateRoot, StringComparison.Ordinal))
+                var otherState = !string.Equals(account.StateRoot, stateRoot, StringComparison.Ordinal);
+                var asked = options.RateLimits;
+                var otherLimits = asked != null && asked.ToString() != account.Limiter.Settings.ToString();
+                if ((otherState || otherLimits) && ReferenceEquals(account, options.Replacing) && account.References == 1
+                    && ((ICollection<KeyValuePair<string, Lazy<Task<HexAccount>>>>)Accounts)
+                        .Remove(new KeyValuePair<string, Lazy<Task<HexAccount>>>(key, lazy)))
                 {
-                    sink?.Warning($"This account is already connected in this process with state in {account.StateRoot}; HexCost keeps using it (one ledger and limiter per account). Disconnect-Hex everywhere first to move it.");
+                    // Only the session being replaced holds the account: connect afresh, as asked. The old account ends
+                    // when that session is released.
+                    replaced = lazy;
+                    continue;
                 }
-                if (account.Limiter.Settings.ToString() != options.RateLimits.ToString())
+                if (otherState && !string.IsNullOrWhiteSpace(options.StatePath))
                 {
-                    sink?.Warning($"This account is already connected in this process with the limits {account.Limiter.Settings}; HexCost keeps them, since one limiter serves every runspace. Disconnect-Hex everywhere first to change them.");
+                    sink?.Warning($"This account is already connected in this process, by another runspace, with state in {account.StateRoot}; "
+                                  + $"{options.StatePathSource} {stateRoot} is not used, since one ledger and budget serve every runspace of the account. "
+                                  + "Disconnect-Hex in the other runspaces first to move it.");
                 }
+                if (asked != null) ApplyLimits(account, asked, sink);
                 account.AddReference();
                 return account;
             }
+        }
+
+        /// <summary>The limits of an account other runspaces share: a stricter window asked for is added (every runspace then
+        /// keeps to it); one the account is stricter than stays, with a warning.</summary>
+        private static void ApplyLimits(HexAccount account, RateLimitSettings asked, IHexEventSink? sink)
+        {
+            var inForce = account.Limiter.Settings;
+            var merged = new Hashtable();
+            var added = new List<string>();
+            var kept = new List<string>();
+            foreach (var group in inForce.Groups)
+            {
+                var windows = inForce[group].ToList();
+                foreach (var window in asked[group])
+                {
+                    if (windows.Any(w => Implies(w, window))) continue;
+                    windows.Add(window);
+                    added.Add($"{group} {window}");
+                }
+                foreach (var window in inForce[group])
+                {
+                    if (!asked[group].Any(w => Implies(w, window))) kept.Add($"{group} {window}");
+                }
+                merged[group.ToString()] = windows.Select(w => w.ToString()).ToArray();
+            }
+            if (added.Count > 0)
+            {
+                account.Limiter.Tighten(RateLimitSettings.Parse(merged));
+                sink?.Verbose($"The account is shared with other runspaces of this process; its limiter now also keeps to {string.Join(", ", added)}, for all of them.");
+            }
+            if (kept.Count > 0)
+            {
+                sink?.Warning($"This account is already connected in this process, by another runspace, with stricter limits: {string.Join(", ", kept)} stay in force "
+                              + $"(now {account.Limiter.Settings}), since one limiter serves every runspace. Disconnect-Hex in the other runspaces first to loosen them.");
+            }
+        }
+
+        /// <summary>Keeping to <paramref name="held"/> keeps to <paramref name="other"/> too: no fewer requests over a window at least as long.</summary>
+        private static bool Implies(RateWindow held, RateWindow other) => held.Window >= other.Window && held.Limit <= other.Limit;
+
+        /// <summary>The token, trimmed; refused before any request when it is missing, empty or holds what no token has.</summary>
+        private static string CheckToken(ConnectOptions options)
+        {
+            if (string.IsNullOrEmpty(options.Token))
+            {
+                throw new HexException(HexErrorKind.NotConnected,
+                    "No Hex API token was given. Pass -Token (a SecureString, e.g. from Get-Secret) or set $env:HEX_API_TOKEN.");
+            }
+            var token = options.Token.Trim();
+            if (token.Length == 0)
+            {
+                throw new HexException(HexErrorKind.AuthFailed,
+                    $"{options.TokenSource} is only spaces or line breaks; no request was sent. Copy the token again from Hex (Settings > API keys).");
+            }
+            for (var i = 0; i < token.Length; i++)
+            {
+                if (token[i] > ' ' && token[i] < '\u007f') continue;
+                var what = char.IsWhiteSpace(token[i]) ? "a space or line break" : char.IsControl(token[i]) ? "a control character" : "a character that is not plain ASCII";
+                throw new HexException(HexErrorKind.AuthFailed,
+                    $"{options.TokenSource} holds {what} at position {(i + 1).ToString(CultureInfo.InvariantCulture)} of {token.Length.ToString(CultureInfo.InvariantCulture)}, "
+                    + "which no Hex token has; no request was sent. Copy the token again from Hex (Settings > API keys), as one line.");
+            }
+            return token;
         }
 
         /// <summary>Drops one reference; the last one disposes the account and forgets it.</summary>
@@ -118,14 +204,22 @@ namespace HexCost.Session
             account.Dispose();
         }
 
-        private static async Task<HexAccount> CreateAsync(string key, Uri baseUri, string stateRoot, ConnectOptions options, IHexEventSink? sink, CancellationToken cancellationToken)
+        private static async Task<HexAccount> CreateAsync(string key, Uri baseUri, string token, string stateRoot, ConnectOptions options, IHexEventSink? sink, CancellationToken cancellationToken)
         {
-            var limiter = new HexRateLimiter(options.RateLimits, options.Time);
-            var client = new HexApiClient(baseUri, options.Token, limiter, options.Client, options.Time, options.Handler);
+            var limiter = new HexRateLimiter(options.RateLimits ?? RateLimitSettings.Default, options.Time);
+            var client = new HexApiClient(baseUri, token, limiter, options.Client, options.Time, options.Handler);
             try
             {
                 var me = await client.GetMeAsync(sink, cancellationToken).ConfigureAwait(false);
-                return new HexAccount(key, client, me, stateRoot, options.Time, options.Runs);
+                try
+                {
+                    return new HexAccount(key, client, me, stateRoot, options.Time, options.Runs);
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                {
+                    throw new HexException(HexErrorKind.InvalidConfiguration,
+                        $"HexCost cannot keep its state under {stateRoot} ({ex.Message}). Give {options.StatePathSource} a folder you may write to.", ex);
+                }
             }
             catch
             {

@@ -8,9 +8,12 @@ namespace HexCost.Session
     {
         private HexAccount? _account;
 
-        public HexSession(HexAccount account, string rateLimit)
+        private readonly Limits.HexRateLimiter _limiter;
+
+        public HexSession(HexAccount account)
         {
             _account = account;
+            _limiter = account.Limiter;
             BaseUri = account.Client.BaseUri.AbsoluteUri;
             OrgId = account.OrgId;
             UserId = account.UserId;
@@ -18,7 +21,6 @@ namespace HexCost.Session
             Role = account.Role;
             StatePath = account.StateDirectory;
             TokenExpires = account.TokenExpires;
-            RateLimit = rateLimit;
             ConnectedAt = account.Time.GetUtcNow().UtcDateTime;
         }
 
@@ -30,7 +32,9 @@ namespace HexCost.Session
         /// <summary>This workspace's state directory (ledger, cache records).</summary>
         public string StatePath { get; }
         public DateTime? TokenExpires { get; }
-        public string RateLimit { get; }
+        /// <summary>The limits in force for the account: the ones asked for, or the stricter ones of the account other
+        /// runspaces share (read live, so a runspace that tightens them shows here too).</summary>
+        public string RateLimit => _limiter.Settings.ToString();
         public DateTime ConnectedAt { get; }
         public bool IsConnected => _account != null && !_account.IsDisposed;
 
@@ -46,6 +50,9 @@ namespace HexCost.Session
             }
             return account;
         }
+
+        /// <summary>The account while the session is connected, else null.</summary>
+        internal HexAccount? CurrentAccount => _account is HexAccount account && !account.IsDisposed ? account : null;
 
         /// <summary>Detaches from the account; returns it once (to release), then null.</summary>
         public HexAccount? Detach() => System.Threading.Interlocked.Exchange(ref _account, null);

@@ -77,7 +77,7 @@ namespace HexCost.Tests.Infrastructure
             };
             configure?.Invoke(options);
             var account = await HexAccountRegistry.ConnectAsync(options, null, CancellationToken.None);
-            return new HexSession(account, options.RateLimits.ToString());
+            return new HexSession(account);
         }
 
         public EmulatorProject Project(Func<EmulatorProject, bool>? where = null) =>
