@@ -44,6 +44,7 @@ namespace HexCost.Commands
         /// <summary>The day of the month the billing cycle starts (default 1; 31 means the month's last day where shorter).</summary>
         [Parameter]
         [ValidateRange(1, 31)]
+        [WholeNumber]
         public int CycleStartDay { get; set; } = 1;
 
         /// <summary>Compute as of this time instead of now.</summary>
@@ -306,11 +307,13 @@ namespace HexCost.Commands
         /// <summary>Runs HexCost may trigger in any 7 days, workspace-wide; $null removes the budget.</summary>
         [Parameter]
         [AllowNull]
+        [WholeNumber]
         public int? WeeklyRunBudget { get; set; }
 
         /// <summary>Runs HexCost may trigger per project in any 7 days; $null removes the cap.</summary>
         [Parameter]
         [AllowNull]
+        [WholeNumber]
         public int? MaxRunsPerProjectPerWeek { get; set; }
 
         /// <summary>Credits in one auto top-up pack.</summary>
@@ -549,6 +552,7 @@ namespace HexCost.Commands
         /// <summary>Days to report (default 7).</summary>
         [Parameter(Position = 0)]
         [ValidateRange(1, 3660)]
+        [WholeNumber]
         public int Days { get; set; } = 7;
 
         protected override void EndProcessing()

@@ -42,6 +42,7 @@ namespace HexCost.Commands
         /// <summary>Days of the run ledger to chart (default 7).</summary>
         [Parameter]
         [ValidateRange(1, 366)]
+        [WholeNumber]
         public int Days { get; set; } = 7;
 
         /// <summary>Write an object describing the report (Path, Bytes, Findings, Users).</summary>

@@ -23,7 +23,6 @@ namespace HexCost.Commands
     [OutputType(typeof(ScheduleFinding))]
     public sealed class GetHexScheduleAuditCommand : HexSessionCmdlet
     {
-        private const string ExampleProjectId = "5a8591dd-4039-49df-9202-96385ba3eff8";
         private ScheduleAuditor? _auditor;
         private bool _piped;
         private readonly HashSet<string> _pipedIds = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -45,6 +44,7 @@ namespace HexCost.Commands
         /// <summary>Days of run history to read (default 28).</summary>
         [Parameter]
         [ValidateRange(1, 366)]
+        [WholeNumber]
         public int Days { get; set; } = 28;
 
         /// <summary>How often the data behind projects changes: an interval ('1d', '6h', '1w') for all, or a hashtable (or an
@@ -62,11 +62,13 @@ namespace HexCost.Commands
         /// <summary>Days without app views (projects) or logins (editors) that count as idle (default 30).</summary>
         [Parameter]
         [ValidateRange(1, 3650)]
+        [WholeNumber]
         public int IdleDays { get; set; } = 30;
 
         /// <summary>Schedules that may fire in the same minute before it is a collision (default 5).</summary>
         [Parameter]
         [ValidateRange(1, 10000)]
+        [WholeNumber]
         public int MaxConcurrentSchedules { get; set; } = 5;
 
         /// <summary>What an Editor seat costs a month (default 28).</summary>
@@ -103,11 +105,14 @@ namespace HexCost.Commands
             _piped = true;
             foreach (var given in ProjectId)
             {
-                if (!IsProjectId(given, out var id))
+                string id;
+                try
                 {
-                    WriteError(HexErrors.Record(new HexException(HexErrorKind.ProjectNotFound,
-                        $"-ProjectId {ScheduleMath.Quote(given)} is not a Hex project id: ids are UUIDs such as {ExampleProjectId} (Get-HexProject lists them). Nothing was sent to Hex for it.")
-                        { ProjectId = given }, given));
+                    id = HexIds.ProjectId(given);
+                }
+                catch (HexException error)
+                {
+                    WriteError(HexErrors.Record(error, given));
                     continue;
                 }
                 if (!_pipedIds.Add(id)) continue;
@@ -157,14 +162,6 @@ namespace HexCost.Commands
                          + "Their intervals were not used; check the ids with Get-HexProject.");
         }
 
-        /// <summary>Whether <paramref name="given"/> is a Hex project id, a UUID (8-4-4-4-12 hex digits); <paramref name="id"/> is
-        /// it without the spaces or line break around it (a pasted cell, a line of Get-Content).</summary>
-        private static bool IsProjectId(string? given, out string id)
-        {
-            id = (given ?? "").Trim();
-            return Guid.TryParseExact(id, "D", out _);
-        }
-
         private static void ApplyRefreshIntervals(ScheduleAuditOptions options, object value)
         {
             switch (value)
@@ -192,9 +189,10 @@ namespace HexCost.Commands
                 options.DefaultRefreshInterval = ToInterval(value, "Default");
                 return;
             }
-            if (!IsProjectId(key, out var id))
+            var id = HexIds.Normalize(key);
+            if (id == null)
             {
-                throw new FormatException($"the key {ScheduleMath.Quote(key)} is not a project id. Keys are project ids (UUIDs such as {ExampleProjectId}, "
+                throw new FormatException($"the key {ScheduleMath.Quote(key)} is not a project id. Keys are project ids (UUIDs such as {HexIds.Example}, "
                                           + "listed by Get-HexProject) or Default for the rest, e.g. @{ Default = '1d'; '<project id>' = '6h' }.");
             }
             options.RefreshOverrides[id] = ToInterval(value, id);

@@ -96,6 +96,7 @@ namespace HexCost.Commands
         /// <summary>Runs in flight at once with -Wait (default 5).</summary>
         [Parameter]
         [ValidateRange(1, 25)]
+        [WholeNumber]
         public int ThrottleLimit { get; set; } = 5;
 
         protected override void BeginProcessing()

@@ -23,7 +23,7 @@ namespace HexCost.Api
             var id = Normalize(text);
             if (id != null) return id;
             throw new HexException(HexErrorKind.ProjectNotFound,
-                $"{Show(text)} is not a Hex project id: ids are UUIDs such as {Example}. Find the ids with Get-HexProject; HexCost sent nothing to Hex.")
+                $"-ProjectId: {Show(text)} is not a Hex project id: ids are UUIDs such as {Example}. Find the ids with Get-HexProject; HexCost sent nothing to Hex.")
             { ProjectId = text };
         }
 
@@ -33,7 +33,7 @@ namespace HexCost.Api
             var id = Normalize(text);
             if (id != null) return id;
             throw new HexException(HexErrorKind.RunNotFound,
-                $"{Show(text)} is not a Hex run id: ids are UUIDs such as {Example}. Find the runs of the project with Get-HexRun -ProjectId {projectId}; HexCost sent nothing to Hex.")
+                $"-RunId: {Show(text)} is not a Hex run id: ids are UUIDs such as {Example}. Find the runs of the project with Get-HexRun -ProjectId {projectId}; HexCost sent nothing to Hex.")
             { ProjectId = projectId, RunId = text };
         }
 
