@@ -80,6 +80,7 @@ namespace HexCost.Commands
         {
             var asOf = AsOf.HasValue ? CheckAsOf(AsOf.Value) : (DateTimeOffset?)null;
             CreditBalanceOptions options;
+            var parsing = nameof(GrantTable);
             try
             {
                 var plan = Plans.All.First(p => string.Equals(p, Plan, StringComparison.OrdinalIgnoreCase));
@@ -94,13 +95,22 @@ namespace HexCost.Commands
                     PackPrice = TopUpPackPrice,
                     BonusCredits = PoolCredits,
                 };
+                parsing = nameof(SeatOverride);
                 if (SeatOverride != null)
                     foreach (DictionaryEntry entry in SeatOverride)
-                        options.SeatOverrides[Convert.ToString(entry.Key, CultureInfo.InvariantCulture) ?? ""] = SeatTypes.Parse(Convert.ToString(entry.Value, CultureInfo.InvariantCulture));
+                    {
+                        var email = Convert.ToString(entry.Key, CultureInfo.InvariantCulture) ?? "";
+                        var seat = entry.Value is PSObject wrapped ? wrapped.BaseObject : entry.Value;
+                        if (seat != null && !(seat is string) && !(seat is Enum))
+                            throw new FormatException($"the seat for '{email}' is a {seat.GetType().Name}, not a seat type. Use Editor, Explorer or None, e.g. @{{ '{email}' = 'Explorer' }}.");
+                        options.SeatOverrides[email] = SeatTypes.Parse(Convert.ToString(seat, CultureInfo.InvariantCulture));
+                    }
             }
             catch (FormatException error)
             {
-                ThrowTerminatingError(HexErrors.InvalidCreditParameter.Record(new ArgumentException(error.Message, error), GrantTable ?? (object?)SeatOverride));
+                var example = parsing == nameof(GrantTable) ? " e.g. -GrantTable @{ Editor = 50; Explorer = 12 }." : "";
+                ThrowTerminatingError(HexErrors.InvalidCreditParameter.Record(new ArgumentException($"-{parsing}: {error.Message}{example}", error),
+                    parsing == nameof(GrantTable) ? (object?)GrantTable : SeatOverride));
                 return;
             }
 

@@ -184,6 +184,13 @@ namespace HexCost.Commands
                 IdempotencyKey = IdempotencyKey,
             };
             var repeats = RunService.Given(RepeatRunId);
+            if (repeats != null && HexIds.Normalize(repeats) == null)
+            {
+                var error = new HexException(HexErrorKind.RunNotFound,
+                    $"-RepeatRunId {HexIds.Show(repeats)} is not a Hex run id: ids are UUIDs such as {HexIds.Example}, as in the RunId of a run Get-HexRun or Invoke-HexRun wrote. HexCost sent nothing to Hex.");
+                foreach (var given in ProjectId) WriteHexError(error, given);
+                return false;
+            }
             if (repeats != null)
             {
                 var dropped = new List<string>();

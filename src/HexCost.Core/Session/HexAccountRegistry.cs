@@ -65,7 +65,7 @@ namespace HexCost.Session
             if (!Uri.TryCreate(text!.Trim(), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
             {
                 throw new HexException(HexErrorKind.InvalidConfiguration,
-                    $"'{text}' is not an absolute http(s) URI. Give Hex's API base, e.g. {ConnectOptions.DefaultBaseUri} (or https://eu.hex.tech/api/v1).");
+                    $"-BaseUri '{text}' is not an absolute http(s) URI. Give Hex's API base, e.g. {ConnectOptions.DefaultBaseUri} (or https://eu.hex.tech/api/v1).");
             }
             if (uri.Scheme == Uri.UriSchemeHttp && !IsLoopback(uri))
             {
