@@ -9,11 +9,14 @@ using Xunit;
 namespace HexCost.Tests.Credits
 {
     /// <summary>Balances from imported usage only (-UsageOnly), with exact figures.</summary>
+    [Collection(PinnedClockCollection.Name)]
     public class CreditBalanceImportTests
     {
         [Fact]
         public async Task Imported_usage_is_deduplicated_and_accounted_by_the_rules()
         {
+            // The usage is of November 2026 and -AsOf is a past time: the clock stands after it.
+            using var pin = TestClock.PinAt(new DateTimeOffset(2026, 11, 20, 12, 0, 0, TimeSpan.Zero));
             await using var world = await HexWorld.StartAsync();
             var editor = world.Workspace.AddUser("Ed Itor", "ed@example.com", "EDITOR", TestClock.Now);
             var explorer = world.Workspace.AddUser("Ex Plorer", "ex@example.com", "EXPLORER", TestClock.Now);
