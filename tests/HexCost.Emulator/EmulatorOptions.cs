@@ -132,6 +132,10 @@ public sealed class EmulatorOptions
 
     public LostTriggerResponseKind LostTriggerResponseMode { get; set; } = LostTriggerResponseKind.Random;
 
+    /// <summary>Requests naming one of these project ids get no answer: the emulator holds them until the client gives up
+    /// (a hung upstream, for request timeouts).</summary>
+    public System.Collections.Generic.HashSet<string> StalledProjectIds { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Real-time delay before every response is processed.</summary>
     public TimeSpan ResponseDelay { get; set; } = TimeSpan.Zero;
 

@@ -57,6 +57,12 @@ internal sealed class Endpoints
         var (operation, projectId, runId) = Route(ctx.Request);
         _stats.Request(operation.ToString());
 
+        if (projectId != null && _options.StalledProjectIds.Contains(projectId))
+        {
+            try { await Task.Delay(System.Threading.Timeout.InfiniteTimeSpan, ctx.RequestAborted); }
+            catch (OperationCanceledException) { return; }
+        }
+
         if (_options.ResponseDelay > TimeSpan.Zero)
         {
             try { await Task.Delay(_options.ResponseDelay, ctx.RequestAborted); }

@@ -31,6 +31,7 @@ internal static class Program
                                on in real time; it then prints HEX_EMULATOR_CLOCK_OFFSET_MS (its clock minus the real one)
         GET /_emulator/stats answers the emulator's counters (requests by operation, runs created, 429s) as JSON.
           --no-queried-tables  not an Enterprise workspace: GetQueriedTables answers 403
+          --stall-project ID   requests naming this project id never get an answer (repeatable)
         """;
 
     public static async Task<int> Main(string[] args)
@@ -63,6 +64,7 @@ internal static class Program
                     case "--token-role": tokenRole = Next(); break;
                     case "--now": options.Time = new PinnedClock(DateTimeOffset.Parse(Next(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)); break;
                     case "--no-queried-tables": options.QueriedTablesAvailable = false; break;
+                    case "--stall-project": options.StalledProjectIds.Add(Next()); break;
                     case "-h" or "--help":
                         Console.WriteLine(Usage);
                         return 0;

@@ -38,6 +38,11 @@ namespace HexCost.Commands
         [Parameter]
         public Hashtable? RateLimit { get; set; }
 
+        /// <summary>How long one request to Hex may take before HexCost gives up on it (and retries, at most 3 tries in
+        /// all), from 1 second to 100 seconds. Defaults to 30 seconds.</summary>
+        [Parameter]
+        public TimeSpan RequestTimeout { get; set; }
+
         /// <summary>Writes the session object.</summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -58,22 +63,28 @@ namespace HexCost.Commands
                 }
             }
 
+            TimeSpan? requestTimeout = null;
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(RequestTimeout)))
+            {
+                if (HexClientOptions.RequestTimeoutProblem(RequestTimeout) is string problem)
+                {
+                    ThrowTerminatingError(HexErrors.InvalidTimeout.Record(new PSArgumentException(problem + " Nothing was sent to Hex.", nameof(RequestTimeout)), RequestTimeout));
+                    return;
+                }
+                requestTimeout = RequestTimeout;
+            }
+
             var token = Token != null ? new NetworkCredential(string.Empty, Token).Password : null;
             var statePathGiven = MyInvocation.BoundParameters.ContainsKey(nameof(StatePath));
             var previous = SessionStore.GetDefault();
             HexSession session;
             try
             {
-                session = Connect(this, token, BaseUri, statePathGiven ? StatePath ?? "" : null, limits, previous?.CurrentAccount, EventSink, StopToken);
+                session = Connect(this, token, BaseUri, statePathGiven ? StatePath ?? "" : null, limits, requestTimeout, previous?.CurrentAccount, EventSink, StopToken);
             }
             catch (HexException error)
             {
                 ThrowTerminatingError(HexErrors.Record(error, error.Kind == HexErrorKind.InvalidConfiguration && statePathGiven ? StatePath : (object?)BaseUri));
-                return;
-            }
-            catch (System.Net.Http.HttpRequestException error)
-            {
-                ThrowTerminatingError(HexErrors.Transport(error, BaseUri));
                 return;
             }
 
@@ -89,10 +100,10 @@ namespace HexCost.Commands
         /// <exception cref="HexException">The connect failed; InvalidConfiguration for a state path that cannot be used.</exception>
         internal static HexSession Connect(HexCmdlet cmdlet, string? token, Uri? baseUri, string? statePath, RateLimitSettings? limits,
             IHexEventSink sink, CancellationToken cancellationToken) =>
-            Connect(cmdlet, token, baseUri, statePath, limits, null, sink, cancellationToken);
+            Connect(cmdlet, token, baseUri, statePath, limits, null, null, sink, cancellationToken);
 
         private static HexSession Connect(HexCmdlet cmdlet, string? token, Uri? baseUri, string? statePath, RateLimitSettings? limits,
-            HexAccount? replacing, IHexEventSink sink, CancellationToken cancellationToken)
+            TimeSpan? requestTimeout, HexAccount? replacing, IHexEventSink sink, CancellationToken cancellationToken)
         {
             var tokenSource = token != null ? "The -Token given" : "The token in $env:HEX_API_TOKEN";
             token ??= Environment.GetEnvironmentVariable("HEX_API_TOKEN");
@@ -120,6 +131,7 @@ namespace HexCost.Commands
                 StatePath = root,
                 StatePathSource = source,
                 RateLimits = limits,
+                RequestTimeout = requestTimeout,
                 Replacing = replacing,
             };
             var account = cmdlet.AwaitResult(HexAccountRegistry.ConnectAsync(options, sink, cancellationToken));

@@ -260,11 +260,6 @@ namespace HexCost.Commands
                 onFailure(error.Message);
                 throw;
             }
-            catch (System.Net.Http.HttpRequestException error)
-            {
-                onFailure($"HexCost could not reach Hex ({error.GetBaseException().Message})");
-                throw;
-            }
         }
 
         private void Progress(string status, int percent)

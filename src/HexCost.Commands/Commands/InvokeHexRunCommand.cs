@@ -283,11 +283,6 @@ namespace HexCost.Commands
                 WriteHexError(error, pending.ProjectId);
                 return;
             }
-            catch (System.Net.Http.HttpRequestException error)
-            {
-                WriteError(HexErrors.Transport(error, pending.ProjectId));
-                return;
-            }
             catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
             {
                 _open.Add(pending);

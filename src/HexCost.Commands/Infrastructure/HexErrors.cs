@@ -83,7 +83,7 @@ namespace HexCost.Commands.Infrastructure
         public static readonly HexErrorId RunTimeout = new HexErrorId("HexRunTimeout", ErrorCategory.OperationTimeout, false,
             "-Wait reached -Timeout; the run was cancelled unless -NoCancelOnTimeout.");
         public static readonly HexErrorId InvalidTimeout = new HexErrorId("HexInvalidTimeout", ErrorCategory.InvalidArgument, true,
-            "-Timeout HexCost cannot wait (zero or negative, under a second as a bare number gives, over 49 days), or -Timeout or -NoCancelOnTimeout without -Wait; e.g. -Wait -Timeout (New-TimeSpan -Minutes 30).");
+            "-Timeout HexCost cannot wait (zero or negative, under a second as a bare number gives, over 49 days), or -Timeout or -NoCancelOnTimeout without -Wait; e.g. -Wait -Timeout (New-TimeSpan -Minutes 30). Connect-Hex -RequestTimeout: 1 to 100 seconds.");
         public static readonly HexErrorId RunBudgetExceeded = new HexErrorId("HexRunBudgetExceeded", ErrorCategory.QuotaExceeded, false,
             "Starting the run would go over Set-HexSpendLimit's -WeeklyRunBudget or -MaxRunsPerProjectPerWeek; no run was started.");
         public static readonly HexErrorId InvalidDataRefreshInterval = new HexErrorId("HexInvalidDataRefreshInterval", ErrorCategory.InvalidArgument, true,
@@ -159,9 +159,5 @@ namespace HexCost.Commands.Infrastructure
 
         /// <summary>Errors that stop everything: nothing later in the pipeline could succeed.</summary>
         public static bool IsTerminating(HexException error) => For(error.Kind).Terminating;
-
-        public static ErrorRecord Transport(Exception error, object? target) =>
-            ConnectionFailed.Record(new HexException(HexErrorKind.Transport,
-                $"HexCost could not reach Hex ({error.GetBaseException().Message}). Check the network and -BaseUri, then try again.", error), target);
     }
 }

@@ -56,10 +56,6 @@ namespace HexCost.Commands.Infrastructure
             {
                 WriteHexError(error, target);
             }
-            catch (System.Net.Http.HttpRequestException error)
-            {
-                WriteError(HexErrors.Transport(error, target));
-            }
             result = default!;
             return false;
         }

@@ -34,6 +34,7 @@ namespace HexCost.Api
         private readonly ResiliencePipeline<HttpResponseMessage> _retryAll;
         private readonly ResiliencePipeline<HttpResponseMessage> _retryUncreated;
         private readonly Random _jitter = new Random();
+        private long _requestTimeoutTicks;
 
         public HexApiClient(Uri baseUri, string token, HexRateLimiter limiter, HexClientOptions? options = null,
             TimeProvider? time = null, HttpMessageHandler? handler = null)
@@ -43,6 +44,7 @@ namespace HexCost.Api
             _limiter = limiter;
             _options = options ?? new HexClientOptions();
             _time = time ?? TimeProvider.System;
+            RequestTimeout = _options.AttemptTimeout;
 #if !NET8_0_OR_GREATER
             if (System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal))
                 ServicePointManager.SecurityProtocol = WithTls12(ServicePointManager.SecurityProtocol);
@@ -67,6 +69,13 @@ namespace HexCost.Api
             current == 0 || (current & SecurityProtocolType.Tls12) != 0 ? current : current | SecurityProtocolType.Tls12;
 
         public HexRateLimiter Limiter => _limiter;
+
+        /// <summary>How long one HTTP attempt may take (Connect-Hex -RequestTimeout); read by every attempt as it starts.</summary>
+        public TimeSpan RequestTimeout
+        {
+            get => TimeSpan.FromTicks(Interlocked.Read(ref _requestTimeoutTicks));
+            set => Interlocked.Exchange(ref _requestTimeoutTicks, value.Ticks);
+        }
 
         public Task<MeResponse> GetMeAsync(IHexEventSink? sink, CancellationToken ct) =>
             GetJsonAsync<MeResponse>("users/me", null, sink, ct);
@@ -120,8 +129,8 @@ namespace HexCost.Api
             return GetJsonAsync<RunsPage>(query.ToString(), projectId, sink, ct, stats, kind: RequestKind.Other);
         }
 
-        /// <summary>POST RunProject. Retries only where Hex created no run (429, 503). Any other failure after
-        /// sending throws <see cref="HexTriggerOutcomeUnknownException"/>: the caller must look before re-sending.</summary>
+        /// <summary>POST RunProject. Retries only where Hex created no run (429, 503, a connection never made). Any other
+        /// failure after sending throws <see cref="HexTriggerOutcomeUnknownException"/>: the caller must look before re-sending.</summary>
         public async Task<RunCreated> TriggerRunAsync(string projectId, RunProjectBody body, IHexEventSink? sink, CancellationToken ct, CallStats? stats = null)
         {
             var json = JsonSerializer.Serialize(body, HexJson.Options);
@@ -136,9 +145,10 @@ namespace HexCost.Api
                     return new HttpRequestMessage(HttpMethod.Post, Url(path)) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
                 }, sink, ct, stats).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is HttpRequestException || ex is TimeoutRejectedException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+            catch (HexConnectionException lost) when (lost.Failure.RequestMayHaveArrived)
             {
-                throw new HexTriggerOutcomeUnknownException(projectId, sentAt, $"RunProject for project {projectId} got no answer ({ex.GetType().Name}); a run may have been created.", ex);
+                throw new HexTriggerOutcomeUnknownException(projectId, sentAt,
+                    $"RunProject for project {projectId} got no answer ({lost.Failure.Short(BaseUri, RequestTimeout)}); a run may have been created.", lost);
             }
             using (response)
             {
@@ -191,8 +201,10 @@ namespace HexCost.Api
         {
             sink ??= NullEventSink.Instance;
             stats ??= new CallStats();
+            var started = _time.GetUtcNow();
+            var deadline = started + _options.TotalDeadline;
             var context = ResilienceContextPool.Shared.Get(ct);
-            context.Properties.Set(CallStarted, _time.GetUtcNow());
+            context.Properties.Set(CallStarted, started);
             context.Properties.Set(Stats, stats);
             context.Properties.Set(Sink, sink);
             try
@@ -200,7 +212,7 @@ namespace HexCost.Api
                 return await pipeline.ExecuteAsync(async ctx =>
                 {
                     stats.AddAttempt();
-                    using var permit = await _limiter.AcquireAsync(kind, sink, ctx.CancellationToken).ConfigureAwait(false);
+                    using var permit = await _limiter.AcquireAsync(kind, sink, ctx.CancellationToken, deadline).ConfigureAwait(false);
                     stats.AddThrottled(permit.Waited);
                     using var request = build();
                     var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ctx.CancellationToken).ConfigureAwait(false);
@@ -211,6 +223,18 @@ namespace HexCost.Api
                     }
                     return response;
                 }, context).ConfigureAwait(false);
+            }
+            catch (RatePauseBeyondDeadlineException paused)
+            {
+                using var call = build();
+                throw new HexException(HexErrorKind.RateLimitExhausted,
+                    $"Hex answered 429 (rate limited) and asked this account to wait {Clock.Say(paused.Wait)}, until {paused.Until.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC: " +
+                    $"longer than HexCost waits for one request ({Clock.Say(_options.TotalDeadline)}), so {call.Method} {PathOf(call)} was not sent. " +
+                    "Run again after that time; lower the pace with Connect-Hex -RateLimit if other tools share this token.", paused);
+            }
+            catch (Exception error) when (TransportFailure.From(error, ct) is TransportFailure failure)
+            {
+                throw new HexConnectionException(failure, failure.Describe(BaseUri, RequestTimeout, stats.Attempts, _time.GetUtcNow() - started, error), error);
             }
             finally
             {
@@ -229,18 +253,22 @@ namespace HexCost.Api
                     OnRetry = args =>
                     {
                         var sink = args.Context.Properties.GetValue(Sink, NullEventSink.Instance);
-                        var what = args.Outcome.Result != null ? ((int)args.Outcome.Result.StatusCode).ToString(CultureInfo.InvariantCulture) : args.Outcome.Exception?.GetType().Name;
+                        var failure = args.Outcome.Exception == null ? null : TransportFailure.From(args.Outcome.Exception, CancellationToken.None);
+                        var what = args.Outcome.Result != null
+                            ? "Hex answered " + ((int)args.Outcome.Result.StatusCode).ToString(CultureInfo.InvariantCulture)
+                            : $"Could not reach {BaseUri.Host}:{BaseUri.Port.ToString(CultureInfo.InvariantCulture)} ({failure?.Short(BaseUri, RequestTimeout) ?? args.Outcome.Exception?.GetType().Name})";
+                        var tries = failure != null ? Math.Min(_options.MaxAttempts, _options.TransportMaxAttempts) : _options.MaxAttempts;
                         var throttled = args.Outcome.Result?.StatusCode == (HttpStatusCode)429;
                         if (throttled) args.Context.Properties.GetValue(Stats, new CallStats()).AddThrottled(args.RetryDelay);
-                        var reason = throttled ? "retrying after a 429" : "retrying after " + what;
-                        sink.Verbose($"Hex answered {what}; try {args.AttemptNumber + 2} of {_options.MaxAttempts} in {args.RetryDelay.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s.");
+                        var reason = throttled ? "retrying after a 429" : "retrying: " + what;
+                        sink.Verbose($"{what}; try {args.AttemptNumber + 2} of {tries} in {args.RetryDelay.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s.");
                         sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting before retrying a Hex request", reason,
                             secondsRemaining: (int)Math.Ceiling(args.RetryDelay.TotalSeconds)));
                         args.Outcome.Result?.Dispose();
                         return default;
                     },
                 })
-                .AddTimeout(_options.AttemptTimeout)
+                .AddTimeout(new TimeoutStrategyOptions { TimeoutGenerator = _ => new ValueTask<TimeSpan>(RequestTimeout) })
                 .Build();
         }
 
@@ -249,9 +277,10 @@ namespace HexCost.Api
             TimeSpan delay;
             if (outcome.Exception != null)
             {
-                if (outcome.Exception is OperationCanceledException && !(outcome.Exception is TimeoutRejectedException)) return false;
-                if (!retryServerErrors) return false;
-                if (!(outcome.Exception is HttpRequestException || outcome.Exception is TimeoutRejectedException)) return false;
+                var failure = TransportFailure.From(outcome.Exception, context.CancellationToken);
+                if (failure == null || failure.IsPermanent) return false;
+                if (!retryServerErrors && failure.RequestMayHaveArrived) return false;
+                if (attemptNumber + 1 >= _options.TransportMaxAttempts) return false;
                 delay = Backoff(attemptNumber);
             }
             else
@@ -347,8 +376,11 @@ namespace HexCost.Api
                         $"Project {projectId} has never been published, so Hex cannot run it through the API (422){Suffix(detail)}. Publish the app in Hex first.");
                     break;
                 case 429:
+                    var wait = RetryAfterOf(response);
                     error = new HexException(HexErrorKind.RateLimitExhausted,
-                        $"Hex kept answering 429 (rate limited) to {call}{where} until HexCost's retries or deadline ran out{Suffix(detail)}. Wait a few minutes and run again, or lower the pace with Connect-Hex -RateLimit.");
+                        $"Hex kept answering 429 (rate limited) to {call}{where}{Suffix(detail)}; its last answer asked to wait {Clock.Say(wait)}, until " +
+                        $"{(_time.GetUtcNow() + wait).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC. HexCost stops after {_options.MaxAttempts} tries, " +
+                        $"or when a wait would end more than {Clock.Say(_options.TotalDeadline)} after the request began. Run again after that time, or lower the pace with Connect-Hex -RateLimit.");
                     break;
                 case 503:
                     error = new HexException(HexErrorKind.KernelLimit,

@@ -95,7 +95,9 @@ namespace HexCost.Limits
 
         /// <summary>Waits until every window of the kind's groups has a permit, then takes them all.
         /// Dispose the permit when the response (or the failure) arrives.</summary>
-        public async Task<RatePermit> AcquireAsync(RequestKind kind, IHexEventSink? sink, CancellationToken cancellationToken)
+        /// <param name="notAfter">The caller's deadline: a 429 pause that ends after it fails at once with
+        /// <see cref="RatePauseBeyondDeadlineException"/> instead of waiting.</param>
+        public async Task<RatePermit> AcquireAsync(RequestKind kind, IHexEventSink? sink, CancellationToken cancellationToken, DateTimeOffset? notAfter = null)
         {
             sink ??= NullEventSink.Instance;
             var started = _time.GetUtcNow();
@@ -115,6 +117,7 @@ namespace HexCost.Limits
                         var gates = GroupsOf(kind).SelectMany(g => _gates[g]).ToArray();
                         var now = _time.GetUtcNow();
                         pause = _pausedUntil - now;
+                        if (pause > TimeSpan.Zero && _pausedUntil > notAfter) throw new RatePauseBeyondDeadlineException(_pausedUntil, now);
                         if (pause <= TimeSpan.Zero)
                         {
                             List<(WindowGate, RateLimitLease)>? leases;
@@ -169,9 +172,10 @@ namespace HexCost.Limits
                     }
                 }
             }
-            catch (OperationCanceledException) when (announced != null)
+            catch (Exception stopped) when (announced != null && (stopped is OperationCanceledException || stopped is RatePauseBeyondDeadlineException))
             {
-                sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", "Cancelled", completed: true));
+                sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit",
+                    stopped is OperationCanceledException ? "Cancelled" : "The wait ends after the deadline", completed: true));
                 throw;
             }
         }
@@ -498,6 +502,21 @@ namespace HexCost.Limits
 
     /// <summary>Permits for one request. Dispose when its response or failure arrives: from then each
     /// window keeps counting it for one full window.</summary>
+    /// <summary>Hex paused the account (a 429's Retry-After) until after the caller's deadline: nothing was sent.</summary>
+    public sealed class RatePauseBeyondDeadlineException : Exception
+    {
+        public RatePauseBeyondDeadlineException(DateTimeOffset until, DateTimeOffset now)
+            : base("The account is paused by a 429 until " + until.ToString("u", CultureInfo.InvariantCulture) + ".")
+        {
+            Until = until;
+            Wait = until - now;
+        }
+
+        public DateTimeOffset Until { get; }
+
+        public TimeSpan Wait { get; }
+    }
+
     public sealed class RatePermit : IDisposable
     {
         private readonly HexRateLimiter _owner;

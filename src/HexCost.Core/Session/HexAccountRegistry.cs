@@ -38,6 +38,9 @@ namespace HexCost.Session
         /// with what it asked for (state path, limits) instead of keeping the account's.</summary>
         public HexAccount? Replacing { get; set; }
         public HexClientOptions Client { get; set; } = new HexClientOptions();
+        /// <summary>Connect-Hex -RequestTimeout: how long one request may take; null = the account's (30 s for a new one).
+        /// One HTTP client serves every runspace of the account, so the last connect that gives one sets it for all.</summary>
+        public TimeSpan? RequestTimeout { get; set; }
         public HexRunOptions Runs { get; set; } = new HexRunOptions();
         /// <summary>The account's clock: every time HexCost reads, records or waits for. Defaults to <see cref="HexAccountRegistry.DefaultTime"/>.</summary>
         public TimeProvider Time { get; set; } = HexAccountRegistry.DefaultTime;
@@ -83,6 +86,7 @@ namespace HexCost.Session
         {
             var token = CheckToken(options);
             var baseUri = ResolveBaseUri(options.BaseUri);
+            if (options.RequestTimeout is TimeSpan requestTimeout) options.Client.AttemptTimeout = requestTimeout;
             var stateRoot = StateFiles.PrepareRoot(options.StatePath, options.StatePathSource);
             var key = baseUri.AbsoluteUri.ToLowerInvariant() + "|" + Fingerprint(token);
             Lazy<Task<HexAccount>>? replaced = null;
@@ -125,6 +129,11 @@ namespace HexCost.Session
                                   + "Disconnect-Hex in the other runspaces first to move it.");
                 }
                 if (asked != null) ApplyLimits(account, asked, sink);
+                if (options.RequestTimeout is TimeSpan timeout && timeout != account.Client.RequestTimeout)
+                {
+                    sink?.Verbose($"The account is shared with other runspaces of this process; each request of any of them may now take {timeout.TotalSeconds:0.#} s (was {account.Client.RequestTimeout.TotalSeconds:0.#} s).");
+                    account.Client.RequestTimeout = timeout;
+                }
                 account.AddReference();
                 return account;
             }

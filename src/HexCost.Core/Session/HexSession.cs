@@ -9,11 +9,13 @@ namespace HexCost.Session
         private HexAccount? _account;
 
         private readonly Limits.HexRateLimiter _limiter;
+        private readonly HexApiClient _client;
 
         public HexSession(HexAccount account)
         {
             _account = account;
             _limiter = account.Limiter;
+            _client = account.Client;
             BaseUri = account.Client.BaseUri.AbsoluteUri;
             OrgId = account.OrgId;
             UserId = account.UserId;
@@ -35,6 +37,8 @@ namespace HexCost.Session
         /// <summary>The limits in force for the account: the ones asked for, or the stricter ones of the account other
         /// runspaces share (read live, so a runspace that tightens them shows here too).</summary>
         public string RateLimit => _limiter.Settings.ToString();
+        /// <summary>How long one request may take before HexCost gives up on it (Connect-Hex -RequestTimeout), read live.</summary>
+        public TimeSpan RequestTimeout => _client.RequestTimeout;
         public DateTime ConnectedAt { get; }
         public bool IsConnected => _account != null && !_account.IsDisposed;
 
