@@ -65,7 +65,7 @@ namespace HexCost.Commands.Infrastructure
         public static readonly HexErrorId UnexpectedResponse = new HexErrorId("HexUnexpectedResponse", ErrorCategory.InvalidData, false,
             "Hex answered with something HexCost cannot read (status or body); the message says what came back.");
         public static readonly HexErrorId RateLimitExhausted = new HexErrorId("HexRateLimitExhausted", ErrorCategory.LimitsExceeded, false,
-            "Hex's rate limit would not free up before the deadline (429 or Retry-After beyond -Timeout); the message gives the wait.");
+            "Hex's rate limit would not free up before the deadline (429s past 6 tries, or a Retry-After ending over 15 minutes after the request began); the message gives the wait and when to run again.");
         public static readonly HexErrorId KernelLimit = new HexErrorId("HexKernelLimit", ErrorCategory.ResourceBusy, false,
             "Every Hex kernel stayed busy for longer than HexCost retries; no run was created.");
 

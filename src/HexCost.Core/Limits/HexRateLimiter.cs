@@ -184,7 +184,7 @@ namespace HexCost.Limits
         public PermitJournal? Journal { get; set; }
 
         /// <summary>How long a permit another process took is held when it never reports the response (it died): its
-        /// HTTP attempt timeout is 100 s, so this outlasts any answer it could still get.</summary>
+        /// HTTP attempt timeout is at most 100 s (HexClientOptions.MaxAttemptTimeout), so this outlasts any answer it could still get.</summary>
         public static readonly TimeSpan RemoteAnswerTimeout = TimeSpan.FromMinutes(2);
 
         private readonly Dictionary<string, List<ForeignHold>> _remoteOpen = new Dictionary<string, List<ForeignHold>>(StringComparer.Ordinal);

@@ -476,7 +476,18 @@ namespace HexCost.Runs
                         });
                         if (request.DryRun) throw;
                         sink.Verbose($"{lost.Message} Looking for it before sending again.");
-                        var adopted = await FindOrphanAsync(account, request.ProjectId, lost.SentAt, sink, cancellationToken).ConfigureAwait(false);
+                        RunStatusPayload? adopted;
+                        try
+                        {
+                            adopted = await FindOrphanAsync(account, request.ProjectId, lost.SentAt, sink, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (HexConnectionException unreachable)
+                        {
+                            throw new HexConnectionException(unreachable.Failure,
+                                $"{lost.Message} Looking in Hex for that run failed too: {unreachable.Message} Before running again, check with " +
+                                $"Get-HexRun -ProjectId {request.ProjectId} -First 5; running again with the same -IdempotencyKey adopts the run instead of starting another.", unreachable)
+                            { ProjectId = request.ProjectId };
+                        }
                         if (adopted != null)
                         {
                             var run = new HexRun
