@@ -123,7 +123,11 @@ namespace HexCost.Commands
             var directory = System.IO.Path.GetDirectoryName(target);
             if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
             {
-                ThrowTerminatingError(HexErrors.ReportPathInvalid.Record(new DirectoryNotFoundException($"The folder '{directory}' does not exist: create it first."), Path, ErrorCategory.ObjectNotFound));
+                // Named as given (a relative -Path as well), with the folder it resolved to.
+                var file = File.Exists(directory);
+                var problem = file ? $"'{directory}' is a file, not a folder" : $"the folder '{directory}' does not exist";
+                ThrowTerminatingError(HexErrors.ReportPathInvalid.Record(new DirectoryNotFoundException($"-Path '{Path}': {problem}. "
+                    + (file ? "Give a path in a folder" : "Create the folder first") + ", or give another -Path."), Path, file ? (ErrorCategory?)null : ErrorCategory.ObjectNotFound));
                 return null;
             }
             return target;

@@ -174,8 +174,14 @@ namespace HexCost.Session
             }
         }
 
-        /// <summary>Keeping to <paramref name="held"/> keeps to <paramref name="other"/> too: no fewer requests over a window at least as long.</summary>
-        private static bool Implies(RateWindow held, RateWindow other) => held.Window >= other.Window && held.Limit <= other.Limit;
+        /// <summary>Keeping to <paramref name="held"/> keeps to <paramref name="other"/> too: no more requests fit in any span of
+        /// <paramref name="other"/>'s window than it allows (2/3s lets at most 40 through in a minute, so it keeps to 10000/1m).</summary>
+        internal static bool Implies(RateWindow held, RateWindow other)
+        {
+            if (held.Window >= other.Window) return held.Limit <= other.Limit;
+            var windows = Math.Ceiling((double)other.Window.Ticks / held.Window.Ticks);
+            return held.Limit * windows <= other.Limit;
+        }
 
         /// <summary>The token, trimmed; refused before any request when it is missing, empty or holds what no token has.</summary>
         private static string CheckToken(ConnectOptions options)

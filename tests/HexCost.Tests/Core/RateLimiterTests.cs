@@ -22,6 +22,23 @@ namespace HexCost.Tests.Core
         private static RateLimitSettings Limits(string runProject, string request = "1000/1m", string read = "1000/1m") =>
             RateLimitSettings.Parse(new Hashtable { ["RunProject"] = runProject.Split(','), ["Request"] = request, ["Read"] = read.Split(',') });
 
+        [Theory]
+        [InlineData("2/3s", "10000/1m", true)]
+        [InlineData("2/3s", "40/1m", true)]
+        [InlineData("2/3s", "39/1m", false)]
+        [InlineData("10000/1m", "2/3s", false)]
+        [InlineData("5/1m", "5/1m", true)]
+        [InlineData("4/1m", "5/1m", true)]
+        [InlineData("20/1m", "60/1h", false)]
+        [InlineData("60/1h", "20/1m", false)]
+        [InlineData("3/10s", "5/60s", false)]
+        public void A_window_keeps_to_another_when_no_more_fit_in_that_ones_span(string held, string other, bool implied)
+        {
+            // A shared account's limiter adds an asked window only when the ones in force do not already keep to it, and
+            // warns only of windows in force that the asked ones do not keep to.
+            Assert.Equal(implied, HexCost.Session.HexAccountRegistry.Implies(RateLimitSettings.ParseWindow(held), RateLimitSettings.ParseWindow(other)));
+        }
+
         [Fact]
         public async Task Chained_windows_hold_exactly_at_the_window_edges()
         {
