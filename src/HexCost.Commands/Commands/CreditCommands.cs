@@ -11,6 +11,7 @@ using HexCost.Credits;
 using HexCost.Ledger;
 using HexCost.Model;
 using HexCost.Session;
+using HexCost.State;
 
 namespace HexCost.Commands
 {
@@ -163,11 +164,11 @@ namespace HexCost.Commands
             }
             try
             {
-                new SpendPolicyStore(Account).SaveSnapshot(new CreditSnapshot
+                Await(new SpendPolicyStore(Account).SaveSnapshotAsync(new CreditSnapshot
                 {
                     At = Account.Time.GetUtcNow().UtcDateTime, CycleStart = summary.CycleStart, CycleEnd = summary.CycleEnd,
                     AddOnSpend = summary.AddOnSpend, ProjectedAddOnSpend = summary.ProjectedAddOnSpend,
-                });
+                }, StopToken));
             }
             catch (HexException error)
             {
@@ -265,7 +266,7 @@ namespace HexCost.Commands
             CreditUsageImport result;
             try
             {
-                result = UsageImporter.Import(Account, file, errors);
+                result = Await(UsageImporter.ImportAsync(Account, file, errors, StopToken));
             }
             catch (FormatException error)
             {
@@ -378,11 +379,11 @@ namespace HexCost.Commands
             SpendPolicy current;
             try
             {
-                current = store.Load();
+                current = Await(store.LoadAsync(StopToken));
             }
-            catch (HexException error)
+            catch (HexException error) when (!(error is StateStoreException) || error.Kind == HexErrorKind.StateCorrupt)
             {
-                ThrowTerminatingError(HexErrors.SpendPolicyCorrupt.Record(error, store.PolicyPath));
+                ThrowTerminatingError(HexErrors.SpendPolicyCorrupt.Record(error, store.PolicyLocation));
                 return;
             }
             var comparesSpend = FromHistory || MonthlyAddOnLimit.HasValue;
@@ -443,9 +444,9 @@ namespace HexCost.Commands
 
             try
             {
-                store.Save(updated);
+                Await(store.SaveAsync(updated, StopToken));
                 WriteVerbose(updated.SetInHex);
-                if (PassThru) WriteTypedObject(store.Load(), "HexCost.SpendPolicy");
+                if (PassThru) WriteTypedObject(Await(store.LoadAsync(StopToken)), "HexCost.SpendPolicy");
             }
             catch (HexException error)
             {
@@ -490,7 +491,7 @@ namespace HexCost.Commands
             CreditSnapshot? snapshot;
             try
             {
-                snapshot = store.LoadSnapshot();
+                snapshot = Await(store.LoadSnapshotAsync(StopToken));
             }
             catch (HexException error)
             {
@@ -538,16 +539,16 @@ namespace HexCost.Commands
             var store = new SpendPolicyStore(Account);
             if (History)
             {
-                foreach (var change in store.History()) WriteTypedObject(change, "HexCost.SpendPolicyChange");
+                foreach (var change in Await(store.HistoryAsync(StopToken))) WriteTypedObject(change, "HexCost.SpendPolicyChange");
                 return;
             }
             try
             {
-                WriteTypedObject(store.Load(), "HexCost.SpendPolicy");
+                WriteTypedObject(Await(store.LoadAsync(StopToken)), "HexCost.SpendPolicy");
             }
-            catch (HexException error)
+            catch (HexException error) when (!(error is StateStoreException) || error.Kind == HexErrorKind.StateCorrupt)
             {
-                ThrowTerminatingError(HexErrors.SpendPolicyCorrupt.Record(error, store.PolicyPath));
+                ThrowTerminatingError(HexErrors.SpendPolicyCorrupt.Record(error, store.PolicyLocation));
             }
         }
     }
@@ -572,26 +573,26 @@ namespace HexCost.Commands
             SpendPolicy policy;
             try
             {
-                policy = new SpendPolicyStore(Account).Load();
+                policy = Await(new SpendPolicyStore(Account).LoadAsync(StopToken));
             }
-            catch (HexException error)
+            catch (HexException error) when (!(error is StateStoreException) || error.Kind == HexErrorKind.StateCorrupt)
             {
                 ThrowTerminatingError(HexErrors.SpendPolicyCorrupt.Record(error, null));
                 return;
             }
-            var ledger = Account.Ledger.ReadAll().ToList();
+            var ledger = Await(Account.State.ReadHistoryAsync(StopToken));
             // When HexCost last saw each run end or cancelled it, at any time: a wait stopped before that left nothing running.
             var lastEnded = ledger.Where(r => (r.Type == LedgerRecordTypes.Complete || r.Type == LedgerRecordTypes.Cancel) && r.RunId != null)
                 .GroupBy(r => r.RunId!, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Max(r => r.At), StringComparer.OrdinalIgnoreCase);
             var records = ledger.Where(r => r.At >= from && r.At <= to && r.ProjectId != null);
             foreach (var project in records.GroupBy(r => r.ProjectId!, StringComparer.OrdinalIgnoreCase).OrderBy(g => g.Key, StringComparer.OrdinalIgnoreCase))
             {
-                var triggered = project.Count(r => r.Type == LedgerRecordTypes.Trigger && r.Outcome == TriggerOutcomes.Created && r.Note != "DryRun");
+                var started = project.Count(LedgerIndex.StartsRun);
                 var adopted = project.Count(r => r.Type == LedgerRecordTypes.Adopt);
                 var report = new RunReport
                 {
                     ProjectId = project.Key,
-                    Triggered = triggered + adopted,
+                    Triggered = started,
                     Adopted = adopted,
                     CacheHits = project.Count(r => r.Type == LedgerRecordTypes.CacheHit),
                     Completed = project.Count(r => r.Type == LedgerRecordTypes.Complete && r.Status == RunStatuses.Completed),
@@ -601,7 +602,7 @@ namespace HexCost.Commands
                         .GroupBy(r => r.RunId!, StringComparer.OrdinalIgnoreCase)
                         .Count(g => !lastEnded.TryGetValue(g.Key, out var ended) || ended < g.Max(r => r.At)),
                     ThrottledSeconds = Math.Round(project.Where(r => r.Type == LedgerRecordTypes.Trigger || r.Type == LedgerRecordTypes.Adopt).Sum(r => r.ThrottledSeconds ?? 0), 3),
-                    PercentOfBudget = policy.MaxRunsPerProjectPerWeek is int cap && cap > 0 ? Math.Round((triggered + adopted) * 100d / (cap * Days / 7d), 1) : (double?)null,
+                    PercentOfBudget = policy.MaxRunsPerProjectPerWeek is int cap && cap > 0 ? Math.Round(started * 100d / (cap * Days / 7d), 1) : (double?)null,
                     From = from.UtcDateTime,
                     To = to.UtcDateTime,
                 };

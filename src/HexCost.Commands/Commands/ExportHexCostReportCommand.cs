@@ -13,6 +13,7 @@ using HexCost.Credits;
 using HexCost.Infrastructure;
 using HexCost.Model;
 using HexCost.Reports;
+using HexCost.State;
 
 namespace HexCost.Commands
 {
@@ -174,11 +175,11 @@ namespace HexCost.Commands
             var store = new SpendPolicyStore(Account);
             try
             {
-                data.Policy = store.Load();
+                data.Policy = Await(store.LoadAsync(StopToken));
             }
             catch (HexException error)
             {
-                WriteError(HexErrors.SpendPolicyCorrupt.Record(error, store.PolicyPath));
+                WriteError(HexErrors.SpendPolicyCorrupt.Record(error, store.PolicyLocation));
                 data.PolicyNote = error.Message;
             }
         }
@@ -231,13 +232,13 @@ namespace HexCost.Commands
             Progress($"Reading the run ledger ({Days} days)", 85);
             try
             {
-                data.Runs = RunLedgerSummary.FromLedger(Account.Ledger.ReadAll(), data.GeneratedAt, Days);
-                if (Account.Ledger.SkippedLines > 0)
-                    data.RunsNote = $"{Account.Ledger.SkippedLines} damaged ledger lines were skipped.";
+                var (records, skipped) = Await(Account.State.ReadHistoryWithDamageAsync(StopToken));
+                data.Runs = RunLedgerSummary.FromLedger(records, data.GeneratedAt, Days);
+                if (skipped > 0) data.RunsNote = $"{skipped} damaged ledger lines were skipped.";
             }
-            catch (Exception error) when (error is IOException || error is UnauthorizedAccessException)
+            catch (StateStoreException error)
             {
-                WriteError(HexErrors.StateError.Record(error, Account.Ledger.FilePath, ErrorCategory.ReadError));
+                WriteError(HexErrors.StateError.Record(error, Account.Store.Location, ErrorCategory.ReadError));
                 data.RunsNote = error.Message;
             }
             foreach (var entry in Account.ProjectNames.Snapshot())

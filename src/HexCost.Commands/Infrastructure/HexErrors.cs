@@ -51,7 +51,9 @@ namespace HexCost.Commands.Infrastructure
         public static readonly HexErrorId InvalidRateLimit = new HexErrorId("HexInvalidRateLimit", ErrorCategory.InvalidArgument, true,
             "-RateLimit names a group that does not exist or a limit it cannot read; groups are Read, Request and RunProject, limits like '20/1m'.");
         public static readonly HexErrorId StateError = new HexErrorId("HexStateError", ErrorCategory.InvalidData, true,
-            "HexCost's state folder (ledger, spend policy, permits) cannot be read or written; the message names the file.");
+            "HexCost's state (ledger, spend policy, permits) cannot be read or written; the message names the file or the store.");
+        public static readonly HexErrorId StateBusy = new HexErrorId("HexStateBusy", ErrorCategory.ResourceBusy, false,
+            "HexCost's state store stayed busy (another HexCost process holds the state folder's lock, or the store does not answer) for longer than HexCost waits; the message names it. Try again; end a stuck HexCost process.");
 
         // Talking to Hex.
         public static readonly HexErrorId ConnectionFailed = new HexErrorId("HexConnectionFailed", ErrorCategory.ConnectionError, false,
@@ -145,6 +147,7 @@ namespace HexCost.Commands.Infrastructure
                 case HexErrorKind.Transport: return ConnectionFailed;
                 case HexErrorKind.InvalidConfiguration: return InvalidConfiguration;
                 case HexErrorKind.StateCorrupt: return StateError;
+                case HexErrorKind.StateBusy: return StateBusy;
                 case HexErrorKind.RunBudgetExceeded: return RunBudgetExceeded;
                 default: return UnexpectedResponse;
             }

@@ -219,7 +219,7 @@ namespace HexCost.Api
                     sink.Verbose($"{request.Method} {PathOf(request)} -> {(int)response.StatusCode}");
                     if (response.StatusCode == (HttpStatusCode)429)
                     {
-                        _limiter.PauseUntil(_time.GetUtcNow() + RetryAfterOf(response));
+                        await _limiter.PauseUntilAsync(_time.GetUtcNow() + RetryAfterOf(response), ctx.CancellationToken).ConfigureAwait(false);
                     }
                     return response;
                 }, context).ConfigureAwait(false);

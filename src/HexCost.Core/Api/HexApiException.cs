@@ -24,6 +24,8 @@ namespace HexCost.Api
         InvalidConfiguration,
         UnexpectedResponse,
         StateCorrupt,
+        StateBusy,
+        StateStoreUnavailable,
         RunBudgetExceeded,
     }
 

@@ -114,6 +114,7 @@ namespace HexCost.Audit
                 return findings;
             }
 
+            _ledger ??= await LedgerHistory.ReadAsync(_account.State, cancellationToken).ConfigureAwait(false);
             var refresh = RefreshInterval(project.ProjectId, out var refreshSource);
             var refreshRuns = 7d / refresh.TotalDays;
             if (_options.Applies(AuditRules.OverScheduled) && runsPerWeek > refreshRuns * 1.0001)
@@ -253,8 +254,7 @@ namespace HexCost.Audit
                 source = "set with -DataRefreshInterval for this project";
                 return overridden;
             }
-            _ledger ??= LedgerHistory.Read(_account.Ledger);
-            if (_ledger.TryGetValue(projectId, out var history) && history.LearnedInterval is TimeSpan learned)
+            if (_ledger != null && _ledger.TryGetValue(projectId, out var history) && history.LearnedInterval is TimeSpan learned)
             {
                 source = history.Source;
                 return learned;
@@ -590,10 +590,11 @@ namespace HexCost.Audit
         public string Source => _source ??= $"learned from {Changes} source-version changes in the ledger";
 
         /// <summary>Per project: the median time between changes of SourceVersion, once it changed at least twice.</summary>
-        public static Dictionary<string, LedgerHistory> Read(HexLedger ledger)
+        public static async Task<Dictionary<string, LedgerHistory>> ReadAsync(State.WorkspaceState state, CancellationToken cancellationToken)
         {
             var result = new Dictionary<string, LedgerHistory>(StringComparer.OrdinalIgnoreCase);
-            foreach (var group in ledger.ReadAll().Where(r => r.ProjectId != null && !string.IsNullOrEmpty(r.SourceVersion)).GroupBy(r => r.ProjectId!, StringComparer.OrdinalIgnoreCase))
+            var records = await state.ReadHistoryAsync(cancellationToken, r => r.ProjectId != null && !string.IsNullOrEmpty(r.SourceVersion)).ConfigureAwait(false);
+            foreach (var group in records.GroupBy(r => r.ProjectId!, StringComparer.OrdinalIgnoreCase))
             {
                 var changes = new List<DateTimeOffset>();
                 string? previous = null;

@@ -45,7 +45,7 @@ namespace HexCost.Credits
             var asOf = options.AsOf ?? account.Time.GetUtcNow();
             var cycle = BillingCycle.Containing(asOf.UtcDateTime, options.CycleStartDay);
             var previous = cycle.Previous();
-            var policy = new SpendPolicyStore(account).Load();
+            var policy = await new SpendPolicyStore(account).LoadAsync(cancellationToken).ConfigureAwait(false);
             var topUp = new TopUpPolicy
             {
                 PackCredits = options.PackCredits ?? policy.TopUpPackCredits,
@@ -58,7 +58,7 @@ namespace HexCost.Credits
             var events = new List<UsageEvent>();
             if (!options.UsageOnly)
                 events.AddRange(await ThreadUsageAsync(account, previous.Start, sink, cancellationToken).ConfigureAwait(false));
-            events.AddRange(ImportedUsage(account));
+            events.AddRange(await ImportedUsageAsync(account, cancellationToken).ConfigureAwait(false));
             events = events.Where(e => e.At.UtcDateTime >= previous.Start && e.At <= asOf).ToList();
 
             var last = CreditAccounting.Simulate(users, events.Where(e => previous.Contains(e.At)), 0, topUp);
@@ -202,9 +202,8 @@ namespace HexCost.Credits
             return events;
         }
 
-        private static IEnumerable<UsageEvent> ImportedUsage(HexAccount account) =>
-            account.Ledger.ReadAll()
-                .Where(r => r.Type == LedgerRecordTypes.CreditUsage && r.Credits.HasValue)
+        private static async Task<IEnumerable<UsageEvent>> ImportedUsageAsync(HexAccount account, CancellationToken cancellationToken) =>
+            (await account.State.ReadHistoryAsync(cancellationToken, r => r.Type == LedgerRecordTypes.CreditUsage && r.Credits.HasValue).ConfigureAwait(false))
                 .GroupBy(r => r.UsageKey ?? Guid.NewGuid().ToString())
                 .Select(g => g.First())
                 .Select(r => new UsageEvent

@@ -4,6 +4,8 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
 using HexCost.Api;
 using HexCost.Ledger;
 using HexCost.Model;
@@ -11,38 +13,44 @@ using HexCost.Session;
 
 namespace HexCost.Credits
 {
-    /// <summary>The workspace's spend policy (spend-policy.json in its state directory) and the last credit snapshot.
-    /// Changes are written atomically and recorded in the ledger; a damaged file is an error, never a silent default.</summary>
+    /// <summary>The workspace's spend policy and the last credit snapshot: documents in the state store (with the file store,
+    /// spend-policy.json and credit-snapshot.json in the workspace's folder). A policy change is written together with its
+    /// ledger records in one step; a damaged document is an error, never a silent default.</summary>
     public sealed class SpendPolicyStore
     {
-        public const string PolicyFile = "spend-policy.json";
-        public const string SnapshotFile = "credit-snapshot.json";
+        public const string PolicyDocument = "spend-policy";
+        public const string SnapshotDocument = "credit-snapshot";
         private static readonly JsonSerializerOptions Json = new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true };
         private readonly HexAccount _account;
 
         public SpendPolicyStore(HexAccount account) => _account = account;
 
-        public string PolicyPath => Path.Combine(_account.StateDirectory, PolicyFile);
+        /// <summary>Where the policy is, for messages.</summary>
+        public string PolicyLocation => Where(PolicyDocument);
 
-        public SpendPolicy Load()
+        /// <summary>A document's file with the file store, else the store and the document's name.</summary>
+        private string Where(string document) =>
+            _account.Store is State.FileStateStore ? Path.Combine(_account.StateDirectory, document + ".json") : _account.Store.Location + " (" + document + ")";
+
+        public async Task<SpendPolicy> LoadAsync(CancellationToken cancellationToken)
         {
-            var policy = Read<SpendPolicy>(PolicyPath, "spend policy") ?? new SpendPolicy();
+            var policy = await ReadAsync<SpendPolicy>(PolicyDocument, "spend policy", cancellationToken).ConfigureAwait(false) ?? new SpendPolicy();
             try
             {
                 CreditBalanceService.ParseThresholds(policy.AlertThreshold);
             }
             catch (Exception ex) when (ex is FormatException || ex is OverflowException)
             {
-                throw Damaged("spend policy", PolicyPath, $"alertThreshold '{policy.AlertThreshold}' is not a list of whole percentages such as 80,90,100", ex);
+                throw Damaged("spend policy", PolicyLocation, $"alertThreshold '{policy.AlertThreshold}' is not a list of whole percentages such as 80,90,100", ex);
             }
             Describe(policy);
             return policy;
         }
 
-        /// <summary>Saves the policy and records each changed field in the ledger. Returns the changes.</summary>
-        public IReadOnlyList<SpendPolicyChange> Save(SpendPolicy updated)
+        /// <summary>Saves the policy and records each changed field in the ledger, in one step. Returns the changes.</summary>
+        public async Task<IReadOnlyList<SpendPolicyChange>> SaveAsync(SpendPolicy updated, CancellationToken cancellationToken)
         {
-            var current = Load();
+            var current = await LoadAsync(cancellationToken).ConfigureAwait(false);
             var now = _account.Time.GetUtcNow();
             var changes = Diff(current, updated).Select(c =>
             {
@@ -54,43 +62,39 @@ namespace HexCost.Credits
             updated.ChangedAt = now.UtcDateTime;
             updated.ChangedBy = _account.UserEmail ?? _account.UserId;
             Describe(updated);
-            Write(PolicyPath, updated);
-            foreach (var change in changes)
+            var records = changes.Select(change => new LedgerRecord
             {
-                _account.Record(new LedgerRecord
-                {
-                    Type = LedgerRecordTypes.SpendPolicy, At = now, Outcome = change.Field, Status = change.NewValue,
-                    Note = $"{change.Field}: {change.OldValue ?? "(none)"} -> {change.NewValue ?? "(none)"}",
-                });
-            }
+                Id = Guid.NewGuid().ToString("N"), Type = LedgerRecordTypes.SpendPolicy, At = now, Outcome = change.Field, Status = change.NewValue,
+                Note = $"{change.Field}: {change.OldValue ?? "(none)"} -> {change.NewValue ?? "(none)"}", User = _account.State.User, Owner = _account.State.Owner,
+            }).ToList();
+            await _account.Store.WriteDocumentAsync(PolicyDocument, JsonSerializer.Serialize(updated, Json), records, cancellationToken).ConfigureAwait(false);
             return changes;
         }
 
-        public IEnumerable<SpendPolicyChange> History()
+        public async Task<IReadOnlyList<SpendPolicyChange>> HistoryAsync(CancellationToken cancellationToken)
         {
-            foreach (var record in _account.Ledger.ReadAll().Where(r => r.Type == LedgerRecordTypes.SpendPolicy))
+            var records = await _account.State.ReadHistoryAsync(cancellationToken, r => r.Type == LedgerRecordTypes.SpendPolicy).ConfigureAwait(false);
+            return records.Select(record =>
             {
                 var note = record.Note ?? "";
                 var arrow = note.IndexOf(" -> ", StringComparison.Ordinal);
                 var colon = note.IndexOf(": ", StringComparison.Ordinal);
                 var old = colon >= 0 && arrow > colon ? note.Substring(colon + 2, arrow - colon - 2) : null;
-                yield return new SpendPolicyChange
+                return new SpendPolicyChange
                 {
                     ChangedAt = record.At.UtcDateTime, ChangedBy = record.User, Field = record.Outcome ?? "",
                     OldValue = old == "(none)" ? null : old, NewValue = record.Status,
                 };
-            }
+            }).ToList();
         }
 
-        public string SnapshotPath => Path.Combine(_account.StateDirectory, SnapshotFile);
-
         /// <summary>The last reading Get-HexCreditBalance -Workspace cached; null when there is none.</summary>
-        /// <exception cref="HexException">The file is damaged (StateCorrupt).</exception>
-        public CreditSnapshot? LoadSnapshot() => Read<CreditSnapshot>(SnapshotPath, "credit snapshot");
+        /// <exception cref="HexException">The document is damaged (StateCorrupt).</exception>
+        public Task<CreditSnapshot?> LoadSnapshotAsync(CancellationToken cancellationToken) => ReadAsync<CreditSnapshot>(SnapshotDocument, "credit snapshot", cancellationToken);
 
         /// <summary>Caches a reading of the current cycle (replacing the last one).</summary>
-        /// <exception cref="HexException">The state folder cannot be written (StateCorrupt).</exception>
-        public void SaveSnapshot(CreditSnapshot snapshot) => Write(SnapshotPath, snapshot);
+        public Task SaveSnapshotAsync(CreditSnapshot snapshot, CancellationToken cancellationToken) =>
+            _account.Store.WriteDocumentAsync(SnapshotDocument, JsonSerializer.Serialize(snapshot, Json), Array.Empty<LedgerRecord>(), cancellationToken);
 
         /// <summary>Fills in what HexCost enforces and what must be typed into Hex's own settings.</summary>
         public static void Describe(SpendPolicy policy)
@@ -123,52 +127,23 @@ namespace HexCost.Credits
             }
         }
 
-        private static T? Read<T>(string path, string what) where T : class
+        private async Task<T?> ReadAsync<T>(string document, string what, CancellationToken cancellationToken) where T : class
         {
-            if (!File.Exists(path)) return null;
+            var text = await _account.Store.ReadDocumentAsync(document, cancellationToken).ConfigureAwait(false);
+            if (text == null) return null;
             try
             {
-                return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Json) ?? throw new JsonException("the file is empty");
+                return JsonSerializer.Deserialize<T>(text, Json) ?? throw new JsonException("the document is empty");
             }
             catch (JsonException ex)
             {
-                throw Damaged(what, path, ex.Message, ex);
+                throw Damaged(what, Where(document), ex.Message, ex);
             }
         }
 
-        private static HexException Damaged(string what, string path, string reason, Exception inner) =>
+        private static HexException Damaged(string what, string where, string reason, Exception inner) =>
             new HexException(HexErrorKind.StateCorrupt,
-                $"The {what} file {path} is damaged ({reason}). HexCost will not guess: fix the JSON, or delete the file and set the policy again with Set-HexSpendLimit.", inner);
-
-        private static void Write<T>(string path, T value)
-        {
-            var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            try
-            {
-                File.WriteAllText(temp, JsonSerializer.Serialize(value, Json));
-                StateFiles.RestrictToOwner(temp, isDirectory: false);
-                if (File.Exists(path)) File.Replace(temp, path, null);
-                else File.Move(temp, path);
-            }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-            {
-                TryDelete(temp);
-                throw new HexException(HexErrorKind.StateCorrupt,
-                    $"HexCost could not write {path} ({ex.Message.Replace(temp, path)}). Check that its folder exists, that you may write there and that the disk is not full.", ex);
-            }
-        }
-
-        private static void TryDelete(string path)
-        {
-            try
-            {
-                if (File.Exists(path)) File.Delete(path);
-            }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-            {
-                // The write already failed and says so; a temp file left behind is harmless.
-            }
-        }
+                $"The {what} in {where} is damaged ({reason}). HexCost will not guess: fix the JSON, or delete it and set the policy again with Set-HexSpendLimit.", inner);
     }
 
     /// <summary>What the last Get-HexCreditBalance -Workspace found, for Set-HexSpendLimit to compare against. It speaks

@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -33,7 +35,7 @@ namespace HexCost.Credits
             public string Message { get; }
         }
 
-        public static CreditUsageImport Import(HexAccount account, string path, IList<RowError> errors)
+        public static async Task<CreditUsageImport> ImportAsync(HexAccount account, string path, IList<RowError> errors, CancellationToken cancellationToken)
         {
             var result = new CreditUsageImport { Path = path };
             var text = File.ReadAllText(path);
@@ -54,7 +56,6 @@ namespace HexCost.Credits
 
             var rows = lines.Skip(1).Where(r => !r.Fields.All(string.IsNullOrWhiteSpace)).ToList();
             var convention = AmountText.ConventionOf(rows.Where(r => credits < r.Fields.Count).Select(r => r.Fields[credits]));
-            var known = new HashSet<string>(account.Ledger.ReadAll().Where(r => r.Type == LedgerRecordTypes.CreditUsage && r.UsageKey != null).Select(r => r.UsageKey!), StringComparer.Ordinal);
             foreach (var record in rows)
             {
                 result.Rows++;
@@ -89,15 +90,17 @@ namespace HexCost.Credits
                     continue;
                 }
                 var key = id >= 0 && Field(id).Length > 0 ? "id:" + Field(id) : "row:" + Hash(at.UtcDateTime.ToString("o", CultureInfo.InvariantCulture) + "|" + who.ToLowerInvariant() + "|" + amount.ToString(CultureInfo.InvariantCulture));
-                if (!known.Add(key))
+                // Imported once: the row's key is checked and recorded in one step, so a re-import (or two at once) adds nothing.
+                var entryKey = State.LedgerIndex.UsageKey(key);
+                var added = await account.State.DecideAsync(new[] { entryKey }, view => view[entryKey].Exists
+                    ? (false, (LedgerRecord?)null)
+                    : (true, new LedgerRecord { Type = LedgerRecordTypes.CreditUsage, At = at, Credits = amount, UsageUser = who, UsageKey = key, Note = Path.GetFileName(path) }),
+                    cancellationToken).ConfigureAwait(false);
+                if (!added)
                 {
                     result.Duplicates++;
                     continue;
                 }
-                account.Record(new LedgerRecord
-                {
-                    Type = LedgerRecordTypes.CreditUsage, At = at, Credits = amount, UsageUser = who, UsageKey = key, Note = Path.GetFileName(path),
-                });
                 result.Imported++;
                 result.CreditsImported += amount;
             }

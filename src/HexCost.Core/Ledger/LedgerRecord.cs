@@ -64,9 +64,11 @@ namespace HexCost.Ledger
         public DateTimeOffset? RequestedAt { get; set; }
         public bool? Forced { get; set; }
         public string? User { get; set; }
+        /// <summary>The account instance that wrote the record: its claim (an Intent) is held while that owner's lease in the
+        /// state store is renewed, whatever host it runs on.</summary>
+        public string? Owner { get; set; }
         public int? ProcessId { get; set; }
-        /// <summary>When the writing process started, on the operating system's clock: with ProcessId, it tells the writer
-        /// from a later process given the same id, whatever clock HexCost itself runs on.</summary>
+        /// <summary>Written by HexCost before 0.2 (liveness by process id and start time); read, never written.</summary>
         public DateTimeOffset? ProcessStartedAt { get; set; }
         public string? Note { get; set; }
         public decimal? Credits { get; set; }

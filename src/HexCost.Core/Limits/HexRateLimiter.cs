@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.RateLimiting;
 using System.Threading.Tasks;
 using HexCost.Infrastructure;
+using HexCost.State;
 
 namespace HexCost.Limits
 {
@@ -21,35 +22,60 @@ namespace HexCost.Limits
     }
 
     /// <summary>
-    /// One account's chained limits. Each window is a <see cref="ConcurrencyLimiter"/> whose permit is held from
-    /// before a request is sent until one window after its response arrived, so no interval of a window's length
-    /// ever holds more than its limit of requests as the server received them, whatever the phase of the
-    /// server's fixed windows, and even right after an idle spell. Permits of a chain are taken all or none,
-    /// so a request blocked by one window never burns a permit of another.
+    /// One account's chained limits, as a <see cref="PartitionedRateLimiter{TResource}"/> over request kinds. Permits live in
+    /// a permit store (the workspace's state store, so every process and host that shares the account takes from one
+    /// budget): each window is a sliding log, and a permit counts from before its request is sent until one window after
+    /// its answer, so no interval of a window's length ever holds more than the limit of requests as the server received
+    /// them, whatever the phase of Hex's fixed windows, and even right after an idle spell. A request takes its permits in
+    /// every window of its chain at once or none, so one blocked by the hour window spends nothing of the minute window.
+    /// Waiting is done here, cancellable, and never holds a lock.
     /// </summary>
-    public sealed class HexRateLimiter : IDisposable
+    public sealed class HexRateLimiter : PartitionedRateLimiter<RequestKind>
     {
+        /// <summary>How long a permit whose request is never answered (its process died) still counts beyond its window: more
+        /// than any request may take (HexClientOptions.MaxAttemptTimeout, 100 s).</summary>
+        public static readonly TimeSpan RemoteAnswerTimeout = TimeSpan.FromMinutes(2);
+
         private readonly object _sync = new object();
         private readonly TimeProvider _time;
-        private readonly Dictionary<RateLimitGroup, WindowGate[]> _gates;
+        private readonly Dictionary<RateLimitGroup, int> _remaining = new Dictionary<RateLimitGroup, int>();
         private TaskCompletionSource<bool> _changed = NewSignal();
+        private IPermitStore _store;
+        private string _owner = Guid.NewGuid().ToString("N");
         private long _granted;
-        private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
         private bool _disposed;
 
-        public HexRateLimiter(RateLimitSettings settings, TimeProvider? time = null)
+        public HexRateLimiter(RateLimitSettings settings, TimeProvider? time = null, IPermitStore? store = null)
         {
             Settings = settings ?? throw new ArgumentNullException(nameof(settings));
             _time = time ?? TimeProvider.System;
-            _gates = settings.Groups.ToDictionary(g => g, g => settings[g].Select(w => new WindowGate(g, w)).ToArray());
+            _store = store ?? new LocalPermitStore(_time);
         }
 
         public RateLimitSettings Settings { get; private set; }
 
+        /// <summary>Where the permits are kept.</summary>
+        public IPermitStore Store
+        {
+            get { lock (_sync) return _store; }
+        }
+
+        /// <summary>From now on takes permits from <paramref name="store"/> (the workspace's, once the account knows it), as
+        /// <paramref name="owner"/>.</summary>
+        public void Attach(IPermitStore store, string owner)
+        {
+            lock (_sync)
+            {
+                _store = store;
+                _owner = owner;
+            }
+            Signal();
+        }
+
         /// <summary>From now on also keeps to the windows of <paramref name="stricter"/> it lacks (a connect that asked for
         /// tighter limits on an account other runspaces share). <paramref name="stricter"/> holds every window in force too:
-        /// windows are only ever added. Requests already made count in a new window as they count in the longest window of
-        /// its group.</summary>
+        /// windows are only ever added. A new window's log in the store already holds the permits taken over its length by
+        /// anyone who kept to a window of that length.</summary>
         public void Tighten(RateLimitSettings stricter)
         {
             lock (_sync)
@@ -60,27 +86,9 @@ namespace HexCost.Limits
                     if (Settings[group].Any(held => !stricter[group].Any(w => w.Limit == held.Limit && w.Window == held.Window)))
                         throw new ArgumentException($"The {group} windows {string.Join(",", Settings[group])} must all stay in force.", nameof(stricter));
                 }
-                var now = _time.GetUtcNow();
-                foreach (var group in stricter.Groups)
-                {
-                    var gates = _gates[group].ToList();
-                    var longest = gates.OrderByDescending(g => g.Window.Window).First();
-                    foreach (var window in stricter[group])
-                    {
-                        if (gates.Any(g => g.Window.Limit == window.Limit && g.Window.Window == window.Window)) continue;
-                        var gate = new WindowGate(group, window);
-                        foreach (var pending in longest.Pending)
-                        {
-                            var responded = pending.At - longest.Window.Window - Slack(longest.Window.Window);
-                            var until = responded + window.Window + Slack(window.Window);
-                            if (until > now) Hold(gate, until, now);
-                        }
-                        gates.Add(gate);
-                    }
-                    _gates[group] = gates.ToArray();
-                }
                 Settings = stricter;
             }
+            Signal();
         }
 
         public static IReadOnlyList<RateLimitGroup> GroupsOf(RequestKind kind)
@@ -92,6 +100,10 @@ namespace HexCost.Limits
                 default: return new[] { RateLimitGroup.Request };
             }
         }
+
+        /// <summary>The windows a request of <paramref name="kind"/> takes a permit in, under <paramref name="settings"/>.</summary>
+        public static IReadOnlyList<PermitWindow> WindowsOf(RequestKind kind, RateLimitSettings settings) =>
+            GroupsOf(kind).SelectMany(g => settings[g].Select(w => new PermitWindow(g.ToString(), w.Window, w.Limit))).ToList();
 
         /// <summary>Waits until every window of the kind's groups has a permit, then takes them all.
         /// Dispose the permit when the response (or the failure) arrives.</summary>
@@ -106,70 +118,56 @@ namespace HexCost.Limits
             {
                 while (true)
                 {
+                    IPermitStore store;
+                    string owner;
                     Task changed;
-                    TimeSpan pause;
-                    long? journalNumber = null;
-                    WindowGate? blocker = null;
-                    DateTimeOffset? eta = null;
+                    IReadOnlyList<PermitWindow> windows;
                     lock (_sync)
                     {
                         if (_disposed) throw new ObjectDisposedException(nameof(HexRateLimiter));
-                        var gates = GroupsOf(kind).SelectMany(g => _gates[g]).ToArray();
-                        var now = _time.GetUtcNow();
-                        pause = _pausedUntil - now;
-                        if (pause > TimeSpan.Zero && _pausedUntil > notAfter) throw new RatePauseBeyondDeadlineException(_pausedUntil, now);
-                        if (pause <= TimeSpan.Zero)
-                        {
-                            List<(WindowGate, RateLimitLease)>? leases;
-                            if (Journal == null)
-                            {
-                                leases = TryAcquireAll(gates, out blocker);
-                            }
-                            else
-                            {
-                                WindowGate? blocked = null;
-                                leases = Journal.Exclusive(now, new Remote(this), () =>
-                                {
-                                    var taken = TryAcquireAll(gates, out blocked);
-                                    return (taken, taken != null ? kind : (RequestKind?)null);
-                                }, out journalNumber);
-                                blocker = blocked;
-                            }
-                            if (leases != null)
-                            {
-                                var waited = now - started;
-                                if (announced != null)
-                                {
-                                    sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", "Permit granted", completed: true));
-                                }
-                                _granted++;
-                                return new RatePermit(this, leases, waited, journalNumber);
-                            }
-                            eta = blocker!.EarliestRelease;
-                        }
+                        store = _store;
+                        owner = _owner;
                         changed = _changed.Task;
+                        windows = WindowsOf(kind, Settings);
+                    }
+                    var id = Guid.NewGuid().ToString("N");
+                    var decision = await store.TakePermitAsync(new PermitRequest(id, owner, windows, RemoteAnswerTimeout), cancellationToken).ConfigureAwait(false);
+                    var now = _time.GetUtcNow();
+                    if (decision.Granted)
+                    {
+                        lock (_sync)
+                        {
+                            _granted++;
+                            foreach (var group in GroupsOf(kind))
+                            {
+                                var left = windows.Where(w => w.Group == group.ToString() && decision.Remaining.ContainsKey(w.Key)).Select(w => decision.Remaining[w.Key]).DefaultIfEmpty(int.MaxValue).Min();
+                                if (left != int.MaxValue) _remaining[group] = left;
+                            }
+                        }
+                        if (announced != null)
+                            sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", "Permit granted", completed: true));
+                        return new RatePermit(this, store, id, windows, now - started);
                     }
 
-                    var reason = pause > TimeSpan.Zero
-                        ? $"Hex answered 429; every request of this account waits {Seconds(pause)} s before the next try."
-                        : $"The {blocker!.Group} limit {blocker.Window} is used up; the next permit frees {(eta.HasValue ? "in " + Seconds(eta.Value - _time.GetUtcNow()) + " s" : "when a request still in flight is answered")}.";
+                    // The store's clock decides when; the wait is that span on ours.
+                    var wait = decision.RetryAt.HasValue ? decision.RetryAt.Value - decision.Now : InFlightPoll(windows);
+                    if (decision.Paused && notAfter.HasValue && now + wait > notAfter.Value)
+                        throw new RatePauseBeyondDeadlineException(now + wait, now);
+                    if (decision.BlockedByInFlight && wait > InFlightPoll(windows)) wait = InFlightPoll(windows);
+                    if (wait < TimeSpan.Zero) wait = TimeSpan.Zero;
+
+                    var reason = decision.Paused
+                        ? $"Hex answered 429; every request of this account waits {Seconds(wait)} s before the next try."
+                        : $"The {Describe(decision.Blocker, windows)} limit is used up; the next permit frees {(decision.BlockedByInFlight ? "when a request still in flight is answered, or" : "")} in {Seconds(decision.RetryAt.HasValue ? decision.RetryAt.Value - decision.Now : wait)} s.";
                     if (announced != reason)
                     {
                         sink.Verbose("Waiting for a rate-limit permit: " + reason);
                         announced = reason;
                     }
-                    var remaining = pause > TimeSpan.Zero ? pause : eta.HasValue ? eta.Value - _time.GetUtcNow() : TimeSpan.Zero;
+                    var remaining = decision.RetryAt.HasValue ? decision.RetryAt.Value - decision.Now : TimeSpan.Zero;
                     sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", reason,
                         secondsRemaining: remaining > TimeSpan.Zero ? (int)Math.Ceiling(remaining.TotalSeconds) : -1));
-
-                    if (pause > TimeSpan.Zero)
-                    {
-                        await Clock.Delay(_time, pause, cancellationToken).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await WaitAsync(changed, cancellationToken).ConfigureAwait(false);
-                    }
+                    await WaitAsync(changed, wait, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (Exception stopped) when (announced != null && (stopped is OperationCanceledException || stopped is RatePauseBeyondDeadlineException))
@@ -180,166 +178,12 @@ namespace HexCost.Limits
             }
         }
 
-        /// <summary>Shares the budget with other processes using the same state directory; null = this process only.</summary>
-        public PermitJournal? Journal { get; set; }
-
-        /// <summary>How long a permit another process took is held when it never reports the response (it died): its
-        /// HTTP attempt timeout is at most 100 s (HexClientOptions.MaxAttemptTimeout), so this outlasts any answer it could still get.</summary>
-        public static readonly TimeSpan RemoteAnswerTimeout = TimeSpan.FromMinutes(2);
-
-        private readonly Dictionary<string, List<ForeignHold>> _remoteOpen = new Dictionary<string, List<ForeignHold>>(StringComparer.Ordinal);
-
-        /// <summary>Reads what other processes took since the last look (at start: the last hours). Returns how many.</summary>
-        public int CatchUp()
+        /// <summary>Holds every request of the account (every process and host sharing its store) until
+        /// <paramref name="until"/> (a 429's Retry-After). Only extends.</summary>
+        public async Task PauseUntilAsync(DateTimeOffset until, CancellationToken cancellationToken)
         {
-            if (Journal == null) return 0;
-            lock (_sync)
-            {
-                var remote = new Remote(this);
-                Journal.Exclusive(_time.GetUtcNow(), remote, () => (0, (RequestKind?)null), out _);
-                return remote.Count;
-            }
-        }
-
-        /// <summary>Another process took a permit: held here until it reports the response (then one window more), or,
-        /// if it never does, for <see cref="RemoteAnswerTimeout"/> plus the window.</summary>
-        private void RemoteTaken(string key, DateTimeOffset at, RequestKind kind)
-        {
-            var now = _time.GetUtcNow();
-            var held = new List<ForeignHold>();
-            foreach (var gate in GroupsOf(kind).SelectMany(g => _gates[g]))
-            {
-                var until = at + RemoteAnswerTimeout + gate.Window.Window + Slack(gate.Window.Window);
-                if (until > now) held.Add(Hold(gate, until, now));
-            }
-            _remoteOpen[key] = held;
-        }
-
-        private void RemoteAnswered(string key, DateTimeOffset at)
-        {
-            if (!_remoteOpen.TryGetValue(key, out var held)) return;
-            _remoteOpen.Remove(key);
-            var now = _time.GetUtcNow();
-            var freed = false;
-            foreach (var hold in held)
-            {
-                var gate = hold.Gate;
-                var until = at + gate.Window.Window + Slack(gate.Window.Window);
-                if (hold.Pending == null)
-                {
-                    if (until <= now) gate.Owed.Remove(hold);
-                    else hold.Until = until;
-                    continue;
-                }
-                if (!gate.Pending.Remove(hold.Pending)) continue;
-                hold.Pending.Timer?.Dispose();
-                if (until <= now) freed |= Free(gate, hold.Pending.Lease, now);
-                else hold.Pending = ScheduleRelease(gate, hold.Pending.Lease, until - now, until);
-            }
-            if (freed)
-            {
-                var signal = _changed;
-                _changed = NewSignal();
-                signal.TrySetResult(true);
-            }
-        }
-
-        /// <summary>Counts a permit this process did not take (another process's, or one the ledger recorded) in
-        /// <paramref name="gate"/> until <paramref name="until"/>: in a free slot, else in the next slot to free. A window that
-        /// is already full must still count it, or it would grant that slot again when its own permits end.</summary>
-        private ForeignHold Hold(WindowGate gate, DateTimeOffset until, DateTimeOffset now)
-        {
-            var hold = new ForeignHold(gate, until);
-            var lease = gate.Limiter.AttemptAcquire(1);
-            if (lease.IsAcquired)
-            {
-                hold.Pending = ScheduleRelease(gate, lease, until - now, until);
-            }
-            else
-            {
-                lease.Dispose();
-                gate.Owed.Add(hold);
-            }
-            return hold;
-        }
-
-        /// <summary>A slot of <paramref name="gate"/> ends its hold: the first foreign permit still owed a slot takes it;
-        /// else the permit is returned. True when a permit became free.</summary>
-        private bool Free(WindowGate gate, RateLimitLease lease, DateTimeOffset now)
-        {
-            gate.Owed.RemoveAll(h => h.Until <= now);
-            if (gate.Owed.Count > 0)
-            {
-                var hold = gate.Owed[0];
-                gate.Owed.RemoveAt(0);
-                hold.Pending = ScheduleRelease(gate, lease, hold.Until - now, hold.Until);
-                return false;
-            }
-            lease.Dispose();
-            return true;
-        }
-
-        private sealed class Remote : PermitJournal.IRemote
-        {
-            private readonly HexRateLimiter _owner;
-            public Remote(HexRateLimiter owner) => _owner = owner;
-            public int Count { get; private set; }
-
-            public void Taken(string key, DateTimeOffset at, RequestKind kind)
-            {
-                Count++;
-                _owner.RemoteTaken(key, at, kind);
-            }
-
-            public void Answered(string key, DateTimeOffset at) => _owner.RemoteAnswered(key, at);
-        }
-
-        private static List<(WindowGate, RateLimitLease)>? TryAcquireAll(WindowGate[] gates, out WindowGate? blocker)
-        {
-            blocker = null;
-            var leases = new List<(WindowGate, RateLimitLease)>(gates.Length);
-            foreach (var gate in gates)
-            {
-                var lease = gate.Limiter.AttemptAcquire(1);
-                if (!lease.IsAcquired)
-                {
-                    lease.Dispose();
-                    blocker = gate;
-                    foreach (var (_, taken) in leases) taken.Dispose();
-                    return null;
-                }
-                leases.Add((gate, lease));
-            }
-            return leases;
-        }
-
-        /// <summary>Counts a request that was made before this limiter existed (from the ledger): its permit is
-        /// held until <paramref name="respondedAt"/> plus each window of the group.</summary>
-        public void Seed(RateLimitGroup group, DateTimeOffset respondedAt)
-        {
-            lock (_sync)
-            {
-                var now = _time.GetUtcNow();
-                foreach (var gate in _gates[group])
-                {
-                    var releaseAt = respondedAt + gate.Window.Window + Slack(gate.Window.Window);
-                    if (releaseAt > now) Hold(gate, releaseAt, now);
-                }
-            }
-        }
-
-        /// <summary>Holds every request of the account until <paramref name="until"/> (a 429's Retry-After). Only extends.</summary>
-        public void PauseUntil(DateTimeOffset until)
-        {
-            TaskCompletionSource<bool> signal;
-            lock (_sync)
-            {
-                if (until <= _pausedUntil) return;
-                _pausedUntil = until;
-                signal = _changed;
-                _changed = NewSignal();
-            }
-            signal.TrySetResult(true);
+            await Store.PauseUntilAsync(until, cancellationToken).ConfigureAwait(false);
+            Signal();
         }
 
         /// <summary>Permits handed out since the limiter was made.</summary>
@@ -348,160 +192,133 @@ namespace HexCost.Limits
             get { lock (_sync) return _granted; }
         }
 
-        /// <summary>Permits free now in the tightest window of <paramref name="group"/>.</summary>
+        /// <summary>Permits left in the tightest window of <paramref name="group"/> when this limiter last took one (the whole
+        /// limit before it took any).</summary>
         public int Available(RateLimitGroup group)
         {
-            lock (_sync)
-            {
-                return _gates[group].Min(g => (int)(g.Limiter.GetStatistics()?.CurrentAvailablePermits ?? 0));
-            }
+            lock (_sync) return _remaining.TryGetValue(group, out var left) ? Math.Max(0, left) : Settings[group].Min(w => w.Limit);
         }
 
         /// <summary>The steady-state spacing the tightest window of <paramref name="group"/> allows (window / limit).</summary>
         public TimeSpan SustainedInterval(RateLimitGroup group) =>
             TimeSpan.FromTicks(Settings[group].Max(w => w.Window.Ticks / w.Limit));
 
-        internal void Release(IReadOnlyList<(WindowGate Gate, RateLimitLease Lease)> leases, long? journalNumber)
-        {
-            lock (_sync)
-            {
-                var now = _time.GetUtcNow();
-                if (journalNumber.HasValue && !_disposed) Journal?.Answered(journalNumber.Value, now);
-                foreach (var (gate, lease) in leases)
-                {
-                    if (_disposed)
-                    {
-                        lease.Dispose();
-                        continue;
-                    }
-                    var hold = gate.Window.Window + Slack(gate.Window.Window);
-                    ScheduleRelease(gate, lease, hold, now + hold);
-                }
-            }
-        }
-
-        private PendingRelease ScheduleRelease(WindowGate gate, RateLimitLease lease, TimeSpan after, DateTimeOffset at)
-        {
-            var pending = new PendingRelease(lease, at);
-            gate.Pending.Add(pending);
-            pending.Timer = _time.CreateTimer(_ => OnRelease(gate, pending), null, after, Timeout.InfiniteTimeSpan);
-            return pending;
-        }
-
-        /// <summary>Slack added to every hold: system timers may fire a few milliseconds before the wall clock
-        /// reaches their due time, and a permit freed early could land one request inside the server's window.</summary>
+        /// <summary>Slack added to every hold: system timers may fire a few milliseconds before the wall clock reaches their due
+        /// time, and a permit freed early could land one request inside the server's window.</summary>
         internal static TimeSpan Slack(TimeSpan window) => TimeSpan.FromMilliseconds(20) + TimeSpan.FromTicks(window.Ticks / 1000);
 
-        private void OnRelease(WindowGate gate, PendingRelease pending)
+        internal void Answered(IPermitStore store, string permitId, IReadOnlyList<PermitWindow> windows)
+        {
+            _ = AnswerAsync(store, permitId, windows);
+        }
+
+        private async Task AnswerAsync(IPermitStore store, string permitId, IReadOnlyList<PermitWindow> windows)
+        {
+            try
+            {
+                await store.AnswerPermitAsync(permitId, windows, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The permit then counts until its in-flight allowance runs out: later, never sooner, so the budget holds.
+            }
+            Signal();
+        }
+
+        /// <summary>How often a wait blocked by another process's unanswered request looks again (an answer frees its permit one
+        /// window later, so learning of it a little late costs nothing): a twentieth of the shortest window, at most 250 ms.</summary>
+        private static TimeSpan InFlightPoll(IReadOnlyList<PermitWindow> windows)
+        {
+            var shortest = windows.Min(w => w.Window);
+            return TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(250).Ticks, Math.Max(TimeSpan.FromMilliseconds(10).Ticks, shortest.Ticks / 20)));
+        }
+
+        private static string Describe(string? blocker, IReadOnlyList<PermitWindow> windows)
+        {
+            var window = windows.FirstOrDefault(w => w.Key == blocker);
+            return window == null ? "rate" : window.Group + " " + new RateWindow(window.Limit, window.Window);
+        }
+
+        private void Signal()
         {
             TaskCompletionSource<bool> signal;
             lock (_sync)
             {
-                var early = pending.At - _time.GetUtcNow();
-                if (early > TimeSpan.Zero && gate.Pending.Contains(pending))
-                {
-                    pending.Timer?.Change(early, Timeout.InfiniteTimeSpan);
-                    return;
-                }
-                if (!gate.Pending.Remove(pending)) return;
-                pending.Timer?.Dispose();
-                if (!Free(gate, pending.Lease, _time.GetUtcNow())) return;
                 signal = _changed;
                 _changed = NewSignal();
             }
             signal.TrySetResult(true);
         }
 
-        public void Dispose()
+        private async Task WaitAsync(Task changed, TimeSpan wait, CancellationToken cancellationToken)
         {
-            TaskCompletionSource<bool> signal;
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Clock.Delay(_time, wait, stop.Token);
+            var first = await Task.WhenAny(changed, delay).ConfigureAwait(false);
+            stop.Cancel();
+            cancellationToken.ThrowIfCancellationRequested();
+            if (first == delay && delay.IsFaulted) await delay.ConfigureAwait(false);
+        }
+
+        public override RateLimiterStatistics? GetStatistics(RequestKind resource) => new RateLimiterStatistics
+        {
+            CurrentAvailablePermits = GroupsOf(resource).Min(Available),
+            TotalSuccessfulLeases = Granted,
+        };
+
+        protected override RateLimitLease AttemptAcquireCore(RequestKind resource, int permitCount)
+        {
+            if (permitCount > 1) throw new ArgumentOutOfRangeException(nameof(permitCount), permitCount, "A request takes one permit.");
+            IPermitStore store;
+            string owner;
+            IReadOnlyList<PermitWindow> windows;
             lock (_sync)
             {
-                if (_disposed) return;
-                _disposed = true;
-                foreach (var gate in _gates.Values.SelectMany(g => g))
-                {
-                    foreach (var pending in gate.Pending)
-                    {
-                        pending.Timer?.Dispose();
-                        pending.Lease.Dispose();
-                    }
-                    gate.Pending.Clear();
-                    gate.Owed.Clear();
-                    gate.Limiter.Dispose();
-                }
-                signal = _changed;
+                store = _store;
+                owner = _owner;
+                windows = WindowsOf(resource, Settings);
             }
-            signal.TrySetResult(true);
+            var id = Guid.NewGuid().ToString("N");
+            var decision = store.TakePermitAsync(new PermitRequest(id, owner, windows, RemoteAnswerTimeout), CancellationToken.None).GetAwaiter().GetResult();
+            if (decision.Granted) return new RatePermit(this, store, id, windows, TimeSpan.Zero);
+            return new RefusedLease(decision.RetryAt.HasValue ? decision.RetryAt.Value - decision.Now : (TimeSpan?)null);
+        }
+
+        protected override async ValueTask<RateLimitLease> AcquireAsyncCore(RequestKind resource, int permitCount, CancellationToken cancellationToken)
+        {
+            if (permitCount > 1) throw new ArgumentOutOfRangeException(nameof(permitCount), permitCount, "A request takes one permit.");
+            return await AcquireAsync(resource, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            lock (_sync) _disposed = true;
+            Signal();
+            base.Dispose(disposing);
         }
 
         private static TaskCompletionSource<bool> NewSignal() => new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         private static string Seconds(TimeSpan t) => Math.Max(0, Math.Ceiling(t.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
-        private static async Task WaitAsync(Task task, CancellationToken cancellationToken)
+        private sealed class RefusedLease : RateLimitLease
         {
-            if (!cancellationToken.CanBeCanceled)
+            private readonly TimeSpan? _retryAfter;
+
+            public RefusedLease(TimeSpan? retryAfter) => _retryAfter = retryAfter;
+
+            public override bool IsAcquired => false;
+
+            public override IEnumerable<string> MetadataNames => _retryAfter.HasValue ? new[] { MetadataName.RetryAfter.Name } : Array.Empty<string>();
+
+            public override bool TryGetMetadata(string metadataName, out object? metadata)
             {
-                await task.ConfigureAwait(false);
-                return;
+                metadata = _retryAfter;
+                return _retryAfter.HasValue && metadataName == MetadataName.RetryAfter.Name;
             }
-            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (cancellationToken.Register(() => cancelled.TrySetCanceled(cancellationToken)))
-            {
-                await (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false)).ConfigureAwait(false);
-            }
-        }
-
-        internal sealed class WindowGate
-        {
-            public WindowGate(RateLimitGroup group, RateWindow window)
-            {
-                Group = group;
-                Window = window;
-                Limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = window.Limit, QueueLimit = 0 });
-            }
-
-            public RateLimitGroup Group { get; }
-            public RateWindow Window { get; }
-            public ConcurrencyLimiter Limiter { get; }
-            public List<PendingRelease> Pending { get; } = new List<PendingRelease>();
-            /// <summary>Foreign permits counted while the window was full, waiting for the next slot to free.</summary>
-            public List<ForeignHold> Owed { get; } = new List<ForeignHold>();
-            public DateTimeOffset? EarliestRelease => Pending.Count == 0 ? (DateTimeOffset?)null : Pending.Min(p => p.At);
-        }
-
-        /// <summary>A permit this process did not take, counted in one window until <see cref="Until"/>.</summary>
-        internal sealed class ForeignHold
-        {
-            public ForeignHold(WindowGate gate, DateTimeOffset until)
-            {
-                Gate = gate;
-                Until = until;
-            }
-
-            public WindowGate Gate { get; }
-            public DateTimeOffset Until { get; set; }
-            /// <summary>The slot it holds; null while it is owed one.</summary>
-            public PendingRelease? Pending { get; set; }
-        }
-
-        internal sealed class PendingRelease
-        {
-            public PendingRelease(RateLimitLease lease, DateTimeOffset at)
-            {
-                Lease = lease;
-                At = at;
-            }
-
-            public RateLimitLease Lease { get; }
-            public DateTimeOffset At { get; }
-            public ITimer? Timer { get; set; }
         }
     }
 
-    /// <summary>Permits for one request. Dispose when its response or failure arrives: from then each
-    /// window keeps counting it for one full window.</summary>
     /// <summary>Hex paused the account (a 429's Retry-After) until after the caller's deadline: nothing was sent.</summary>
     public sealed class RatePauseBeyondDeadlineException : Exception
     {
@@ -517,27 +334,41 @@ namespace HexCost.Limits
         public TimeSpan Wait { get; }
     }
 
-    public sealed class RatePermit : IDisposable
+    /// <summary>The permits of one request (a <see cref="RateLimitLease"/>). Dispose it when the response or failure arrives:
+    /// from then each window counts it for one more window.</summary>
+    public sealed class RatePermit : RateLimitLease
     {
         private readonly HexRateLimiter _owner;
-        private IReadOnlyList<(HexRateLimiter.WindowGate, RateLimitLease)>? _leases;
+        private readonly IPermitStore _store;
+        private readonly string _id;
+        private readonly IReadOnlyList<PermitWindow> _windows;
+        private int _answered;
 
-        private readonly long? _journalNumber;
-
-        internal RatePermit(HexRateLimiter owner, IReadOnlyList<(HexRateLimiter.WindowGate, RateLimitLease)> leases, TimeSpan waited, long? journalNumber = null)
+        internal RatePermit(HexRateLimiter owner, IPermitStore store, string id, IReadOnlyList<PermitWindow> windows, TimeSpan waited)
         {
             _owner = owner;
-            _leases = leases;
+            _store = store;
+            _id = id;
+            _windows = windows;
             Waited = waited;
-            _journalNumber = journalNumber;
         }
 
         public TimeSpan Waited { get; }
 
-        public void Dispose()
+        public override bool IsAcquired => true;
+
+        public override IEnumerable<string> MetadataNames => Array.Empty<string>();
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
         {
-            var leases = Interlocked.Exchange(ref _leases, null);
-            if (leases != null) _owner.Release(leases, _journalNumber);
+            metadata = null;
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (Interlocked.Exchange(ref _answered, 1) == 0) _owner.Answered(_store, _id, _windows);
+            base.Dispose(disposing);
         }
     }
 }

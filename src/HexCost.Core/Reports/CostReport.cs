@@ -116,13 +116,14 @@ namespace HexCost.Reports
                 LedgerProject? project = null;
                 if (!string.IsNullOrEmpty(record.ProjectId) && !projects.TryGetValue(record.ProjectId!, out project))
                     projects[record.ProjectId!] = project = new LedgerProject { ProjectId = record.ProjectId! };
+                if (State.LedgerIndex.StartsRun(record))
+                {
+                    day.Triggered++;
+                    if (project != null) project.Triggered++;
+                    continue;
+                }
                 switch (record.Type)
                 {
-                    case LedgerRecordTypes.Trigger when record.Outcome == TriggerOutcomes.Created && record.Note != "DryRun":
-                    case LedgerRecordTypes.Adopt:
-                        day.Triggered++;
-                        if (project != null) project.Triggered++;
-                        break;
                     case LedgerRecordTypes.CacheHit:
                         day.CacheHits++;
                         if (project != null) project.CacheHits++;

@@ -1,43 +1,58 @@
 using System;
 using System.Globalization;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using HexCost.Api;
 using HexCost.Credits;
 using HexCost.Infrastructure;
 using HexCost.Ledger;
-using HexCost.Model;
 using HexCost.Session;
+using HexCost.State;
 
 namespace HexCost.Runs
 {
-    /// <summary>The spend policy's run budgets, enforced before each trigger: the workspace's runs in the last 7 days
-    /// against WeeklyRunBudget, a project's against MaxRunsPerProjectPerWeek. Each alert threshold warns once a window.</summary>
+    /// <summary>The spend policy's run budgets, enforced before each trigger by a reservation in the state store: the
+    /// workspace's runs in the last 7 days (started and reserved, by every process and host) against WeeklyRunBudget, a
+    /// project's against MaxRunsPerProjectPerWeek. Each alert threshold warns once a window.</summary>
     internal static class RunBudget
     {
         public static readonly TimeSpan Window = TimeSpan.FromDays(7);
 
-        /// <summary>The spend policy when it sets a run budget; null when there is nothing to enforce.</summary>
-        public static SpendPolicy? Budgets(HexAccount account)
+        /// <summary>A run reserved against the budget: its trigger record ends it, a failed trigger releases it.</summary>
+        public sealed class Reservation
         {
-            var policy = new SpendPolicyStore(account).Load();
-            return policy.WeeklyRunBudget.HasValue || policy.MaxRunsPerProjectPerWeek.HasValue ? policy : null;
+            public Reservation(string id, bool overridden)
+            {
+                Id = id;
+                Overridden = overridden;
+            }
+
+            public string Id { get; }
+            /// <summary>The budget refused it and -IgnoreRunBudget overrode it (recorded as forced).</summary>
+            public bool Overridden { get; }
         }
 
-        /// <summary>Refuses a trigger over a budget unless <paramref name="ignoreRunBudget"/>; returns whether it overrode one.</summary>
-        public static bool Check(HexAccount account, SpendPolicy policy, string projectId, bool ignoreRunBudget, IHexEventSink sink)
+        /// <summary>Reserves a run of <paramref name="projectId"/> when the spend policy sets a run budget (null when it sets
+        /// none); refuses one over a budget unless <paramref name="ignoreRunBudget"/>.</summary>
+        public static async Task<Reservation?> ReserveAsync(HexAccount account, string projectId, bool ignoreRunBudget, IHexEventSink sink, CancellationToken cancellationToken)
         {
-            account.RefreshFromLedger();
-            var now = account.Time.GetUtcNow();
-            var (total, project) = account.TriggersSince(now - Window, projectId);
+            var policy = await new SpendPolicyStore(account).LoadAsync(cancellationToken).ConfigureAwait(false);
+            if (!policy.WeeklyRunBudget.HasValue && !policy.MaxRunsPerProjectPerWeek.HasValue) return null;
+            var id = Guid.NewGuid().ToString("N");
+            var decision = await account.Store.ReserveRunAsync(new BudgetRequest
+            {
+                ReservationId = id, Owner = account.State.Owner, ProjectId = projectId, Window = Window,
+                WeeklyLimit = policy.WeeklyRunBudget, ProjectLimit = policy.MaxRunsPerProjectPerWeek, Force = ignoreRunBudget,
+            }, cancellationToken).ConfigureAwait(false);
 
             string? refusal = null;
-            if (policy.WeeklyRunBudget is int budget && total + 1 > budget)
-                refusal = $"The workspace has triggered {total} runs in the last 7 days and the weekly run budget is {budget}";
-            else if (policy.MaxRunsPerProjectPerWeek is int cap && project + 1 > cap)
-                refusal = $"Project {projectId} has triggered {project} runs in the last 7 days and its weekly cap is {cap}";
-            if (refusal != null)
+            if (decision.OverLimit)
             {
-                if (!ignoreRunBudget)
+                refusal = policy.WeeklyRunBudget is int budget && decision.Total + 1 > budget
+                    ? $"The workspace has triggered {decision.Total} runs in the last 7 days and the weekly run budget is {budget}"
+                    : $"Project {projectId} has triggered {decision.Project} runs in the last 7 days and its weekly cap is {policy.MaxRunsPerProjectPerWeek}";
+                if (!decision.Reserved)
                 {
                     throw new HexException(HexErrorKind.RunBudgetExceeded,
                         refusal + ". Wait for older runs to leave the 7-day window, raise the budget with Set-HexSpendLimit, or run with -IgnoreRunBudget (recorded in the ledger as forced).")
@@ -48,18 +63,27 @@ namespace HexCost.Runs
 
             if (policy.WeeklyRunBudget is int weekly && weekly > 0)
             {
-                var before = total * 100d / weekly;
-                var after = (total + 1) * 100d / weekly;
+                var before = decision.Total * 100d / weekly;
+                var after = (decision.Total + 1) * 100d / weekly;
                 foreach (var threshold in CreditBalanceService.ParseThresholds(policy.AlertThreshold).Where(t => before < t && after >= t))
-                {
-                    var key = "weekly-runs-" + threshold.ToString(CultureInfo.InvariantCulture);
-                    var warned = account.Ledger.ReadAll().Any(r => r.Type == LedgerRecordTypes.BudgetAlert && r.Outcome == key && r.At > now - Window);
-                    if (warned) continue;
-                    account.Record(new LedgerRecord { Type = LedgerRecordTypes.BudgetAlert, At = now, Outcome = key, Note = $"{total + 1} of {weekly} weekly runs" });
-                    sink.Warning($"Weekly run budget: {total + 1} of {weekly} runs used in the last 7 days ({Math.Floor(after)} %, past the {threshold} % alert).");
-                }
+                    await AlertOnceAsync(account, threshold, decision.Total + 1, weekly, after, sink, cancellationToken).ConfigureAwait(false);
             }
-            return refusal != null;
+            return new Reservation(id, refusal != null);
+        }
+
+        /// <summary>Warns that <paramref name="threshold"/> % of the weekly budget is used, once a window across processes.</summary>
+        private static async Task AlertOnceAsync(HexAccount account, int threshold, int used, int weekly, double percent, IHexEventSink sink, CancellationToken cancellationToken)
+        {
+            var alert = "weekly-runs-" + threshold.ToString(CultureInfo.InvariantCulture);
+            var key = LedgerIndex.AlertKey(alert);
+            var now = account.Time.GetUtcNow();
+            var warn = await account.State.DecideAsync(new[] { key }, view =>
+            {
+                var last = LedgerIndex.Parse<LedgerRecord>(view[key].Value);
+                if (last != null && last.At > now - Window) return (false, (LedgerRecord?)null);
+                return (true, new LedgerRecord { Type = LedgerRecordTypes.BudgetAlert, At = now, Outcome = alert, Note = $"{used} of {weekly} weekly runs" });
+            }, cancellationToken).ConfigureAwait(false);
+            if (warn) sink.Warning($"Weekly run budget: {used} of {weekly} runs used in the last 7 days ({Math.Floor(percent)} %, past the {threshold} % alert).");
         }
     }
 }

@@ -15,6 +15,7 @@ using HexCost.Api;
 using HexCost.Infrastructure;
 using HexCost.Ledger;
 using HexCost.Limits;
+using HexCost.State;
 
 namespace HexCost.Session
 {
@@ -54,7 +55,7 @@ namespace HexCost.Session
     /// </summary>
     public static class HexAccountRegistry
     {
-        private static readonly ConcurrentDictionary<string, Lazy<Task<HexAccount>>> Accounts = new ConcurrentDictionary<string, Lazy<Task<HexAccount>>>();
+        private static readonly ConcurrentDictionary<string, Lazy<SharedWork<HexAccount>>> Accounts = new ConcurrentDictionary<string, Lazy<SharedWork<HexAccount>>>();
 
         /// <summary>The clock of accounts connected without one of their own (Connect-Hex, implicit connects): the system's.
         /// Tests set it to a pinned clock shared with their Hex emulator, so results do not depend on the day they run.</summary>
@@ -89,20 +90,26 @@ namespace HexCost.Session
             if (options.RequestTimeout is TimeSpan requestTimeout) options.Client.AttemptTimeout = requestTimeout;
             var stateRoot = StateFiles.PrepareRoot(options.StatePath, options.StatePathSource);
             var key = baseUri.AbsoluteUri.ToLowerInvariant() + "|" + Fingerprint(token);
-            Lazy<Task<HexAccount>>? replaced = null;
+            Lazy<SharedWork<HexAccount>>? replaced = null;
             while (true)
             {
-                var lazy = Accounts.GetOrAdd(key, k => new Lazy<Task<HexAccount>>(() => CreateAsync(k, baseUri, token, stateRoot, options, sink, cancellationToken)));
+                // One connect per account, on a lifetime of its own: a caller that stops (Ctrl+C) ends its own wait, not the
+                // connect another runspace waits for too; each caller hears the connect's retries on its own sink.
+                var lazy = Accounts.GetOrAdd(key, k => new Lazy<SharedWork<HexAccount>>(() =>
+                    new SharedWork<HexAccount>(CancellationToken.None, (shared, ct) => CreateAsync(k, baseUri, token, stateRoot, options, shared, ct))));
                 HexAccount account;
                 try
                 {
-                    account = await lazy.Value.ConfigureAwait(false);
+                    account = await lazy.Value.WaitAsync(sink ?? NullEventSink.Instance, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
-                    Accounts.TryRemove(key, out _);
-                    // The account this connect was to replace stays the one of its session.
-                    if (replaced != null) Accounts.TryAdd(key, replaced);
+                    if (lazy.Value.Task.IsCompleted && lazy.Value.Task.Status != TaskStatus.RanToCompletion)
+                    {
+                        ((ICollection<KeyValuePair<string, Lazy<SharedWork<HexAccount>>>>)Accounts).Remove(new KeyValuePair<string, Lazy<SharedWork<HexAccount>>>(key, lazy));
+                        // The account this connect was to replace stays the one of its session.
+                        if (replaced != null) Accounts.TryAdd(key, replaced);
+                    }
                     throw;
                 }
                 if (account.IsDisposed)
@@ -114,8 +121,8 @@ namespace HexCost.Session
                 var asked = options.RateLimits;
                 var otherLimits = asked != null && asked.ToString() != account.Limiter.Settings.ToString();
                 if ((otherState || otherLimits) && ReferenceEquals(account, options.Replacing) && account.References == 1
-                    && ((ICollection<KeyValuePair<string, Lazy<Task<HexAccount>>>>)Accounts)
-                        .Remove(new KeyValuePair<string, Lazy<Task<HexAccount>>>(key, lazy)))
+                    && ((ICollection<KeyValuePair<string, Lazy<SharedWork<HexAccount>>>>)Accounts)
+                        .Remove(new KeyValuePair<string, Lazy<SharedWork<HexAccount>>>(key, lazy)))
                 {
                     // Only the session being replaced holds the account: connect afresh, as asked. The old account ends
                     // when that session is released.
@@ -212,9 +219,9 @@ namespace HexCost.Session
         public static void Release(HexAccount account)
         {
             if (account.RemoveReference() > 0) return;
-            if (Accounts.TryGetValue(account.Key, out var lazy) && lazy.IsValueCreated && lazy.Value.Status == TaskStatus.RanToCompletion && lazy.Value.Result == account)
+            if (Accounts.TryGetValue(account.Key, out var lazy) && lazy.IsValueCreated && lazy.Value.Task.Status == TaskStatus.RanToCompletion && lazy.Value.Task.Result == account)
             {
-                Accounts.TryRemove(account.Key, out _);
+                ((ICollection<KeyValuePair<string, Lazy<SharedWork<HexAccount>>>>)Accounts).Remove(new KeyValuePair<string, Lazy<SharedWork<HexAccount>>>(account.Key, lazy));
             }
             account.Dispose();
         }
@@ -223,21 +230,36 @@ namespace HexCost.Session
         {
             var limiter = new HexRateLimiter(options.RateLimits ?? RateLimitSettings.Default, options.Time);
             var client = new HexApiClient(baseUri, token, limiter, options.Client, options.Time, options.Handler);
+            IHexStateStore? store = null;
             try
             {
                 var me = await client.GetMeAsync(sink, cancellationToken).ConfigureAwait(false);
+                var orgId = me.Org?.Id ?? throw new HexException(HexErrorKind.UnexpectedResponse,
+                    "Hex's /users/me answer has no org id, so HexCost cannot tell which workspace this token belongs to. Check -BaseUri points at Hex's API.");
                 try
                 {
-                    return new HexAccount(key, client, me, stateRoot, options.Time, options.Runs);
+                    store = await StateStores.OpenAsync(stateRoot, orgId, options.Time, sink, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                 {
                     throw new HexException(HexErrorKind.InvalidConfiguration,
                         $"HexCost cannot keep its state under {stateRoot} ({ex.Message}). Give {options.StatePathSource} a folder you may write to.", ex);
                 }
+                var account = new HexAccount(key, client, me, orgId, store, stateRoot, options.Time, options.Runs);
+                try
+                {
+                    await account.StartLeaseAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    account.Dispose();
+                    throw;
+                }
+                return account;
             }
             catch
             {
+                store?.Dispose();
                 client.Dispose();
                 limiter.Dispose();
                 throw;

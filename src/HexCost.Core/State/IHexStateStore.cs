@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using HexCost.Api;
 using HexCost.Ledger;
 
 namespace HexCost.State
@@ -16,7 +17,7 @@ namespace HexCost.State
     /// <see cref="StateStoreBusyException"/> when the store stays busy, <see cref="StateStoreException"/> when it fails.
     /// Implementations: <see cref="FileStateStore"/> (the default, a workspace folder), the Redis store.
     /// </summary>
-    public interface IHexStateStore : IDisposable
+    public interface IHexStateStore : IPermitStore, IDisposable
     {
         /// <summary>Where the state is, for the session and messages: a folder, or a server without credentials.</summary>
         string Location { get; }
@@ -51,20 +52,6 @@ namespace HexCost.State
         /// <summary>Ends <paramref name="owner"/>'s lease now (a clean shutdown): its reservations are freed.</summary>
         Task EndOwnerAsync(string owner, CancellationToken cancellationToken);
 
-        // ---- Rate permits -----------------------------------------------------------------------------------------
-
-        /// <summary>Takes a permit in every window of the request at once, or none: each window is a sliding log of permits
-        /// that count until they expire. A granted permit expires at now + its window's hold + <see cref="PermitRequest.InFlight"/>
-        /// until <see cref="AnswerPermitAsync"/> shortens that. Refused while the workspace is paused.</summary>
-        Task<PermitDecision> TakePermitAsync(PermitRequest request, CancellationToken cancellationToken);
-
-        /// <summary>The request of permit <paramref name="permitId"/> was answered now: in each window it now expires at now +
-        /// that window's <see cref="PermitWindow.Hold"/>.</summary>
-        Task AnswerPermitAsync(string permitId, IReadOnlyList<PermitWindow> windows, CancellationToken cancellationToken);
-
-        /// <summary>No permit is granted before <paramref name="until"/> (a 429's Retry-After, shared by every host). Only extends.</summary>
-        Task PauseUntilAsync(DateTimeOffset until, CancellationToken cancellationToken);
-
         // ---- Run budget -------------------------------------------------------------------------------------------
 
         /// <summary>Counts the runs started in the budget window (budget entries committed with records) plus live
@@ -81,6 +68,23 @@ namespace HexCost.State
 
         /// <summary>Replaces a document and appends <paramref name="records"/> in one atomic step.</summary>
         Task WriteDocumentAsync(string name, string content, IReadOnlyList<LedgerRecord> records, CancellationToken cancellationToken);
+    }
+
+    /// <summary>Rate permits shared by everyone who takes them from the same store: a workspace's state store, or, for a
+    /// limiter not (yet) attached to one, <see cref="LocalPermitStore"/> (this process only).</summary>
+    public interface IPermitStore
+    {
+        /// <summary>Takes a permit in every window of the request at once, or none: each window is a sliding log of permits
+        /// that count until they expire. A granted permit expires at now + its window's hold + <see cref="PermitRequest.InFlight"/>
+        /// until <see cref="AnswerPermitAsync"/> shortens that. Refused while the workspace is paused.</summary>
+        Task<PermitDecision> TakePermitAsync(PermitRequest request, CancellationToken cancellationToken);
+
+        /// <summary>The request of permit <paramref name="permitId"/> was answered now: in each window it now expires at now +
+        /// that window's <see cref="PermitWindow.Hold"/>.</summary>
+        Task AnswerPermitAsync(string permitId, IReadOnlyList<PermitWindow> windows, CancellationToken cancellationToken);
+
+        /// <summary>No permit is granted before <paramref name="until"/> (a 429's Retry-After, shared by every host). Only extends.</summary>
+        Task PauseUntilAsync(DateTimeOffset until, CancellationToken cancellationToken);
     }
 
     /// <summary>One versioned index entry: <see cref="Value"/> is JSON HexCost reads (the store never looks inside); an absent
@@ -144,13 +148,16 @@ namespace HexCost.State
 
     public sealed class RecordPage
     {
-        public RecordPage(IReadOnlyList<LedgerRecord> records, string? next)
+        public RecordPage(IReadOnlyList<LedgerRecord> records, string? next, int skipped = 0)
         {
             Records = records;
             Next = next;
+            Skipped = skipped;
         }
 
         public IReadOnlyList<LedgerRecord> Records { get; }
+        /// <summary>Damaged records in this page's span that could not be read (a line torn by a kill, hand edits).</summary>
+        public int Skipped { get; }
         /// <summary>The cursor after the last record of this page (the one given when the page is empty).</summary>
         public string? Next { get; }
     }
@@ -251,21 +258,24 @@ namespace HexCost.State
     }
 
     /// <summary>The store could not do what was asked (an I/O error, a server that answered with an error); the message names
-    /// where.</summary>
-    public class StateStoreException : Exception
+    /// where. A HexCost error (HexStateError) like any other the cmdlets report.</summary>
+    public class StateStoreException : HexException
     {
-        public StateStoreException(string message, Exception? inner = null) : base(message, inner) { }
+        public StateStoreException(string message, Exception? inner = null) : this(HexErrorKind.StateCorrupt, message, inner) { }
+
+        protected StateStoreException(HexErrorKind kind, string message, Exception? inner) : base(kind, message, inner) { }
     }
 
-    /// <summary>The store stayed busy (another process holds its lock, a server that does not answer) past the wait HexCost gives it.</summary>
+    /// <summary>The store stayed busy (another process holds its lock, a server that does not answer) past the wait HexCost
+    /// gives it (HexStateBusy).</summary>
     public sealed class StateStoreBusyException : StateStoreException
     {
-        public StateStoreBusyException(string message, Exception? inner = null) : base(message, inner) { }
+        public StateStoreBusyException(string message, Exception? inner = null) : base(HexErrorKind.StateBusy, message, inner) { }
     }
 
-    /// <summary>The store cannot be reached at all (connect time): the message names the host and cause.</summary>
+    /// <summary>The store cannot be reached at all: the message names the host and cause (HexStateStoreUnavailable).</summary>
     public sealed class StateStoreUnavailableException : StateStoreException
     {
-        public StateStoreUnavailableException(string message, Exception? inner = null) : base(message, inner) { }
+        public StateStoreUnavailableException(string message, Exception? inner = null) : base(HexErrorKind.StateStoreUnavailable, message, inner) { }
     }
 }

@@ -1,0 +1,60 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using HexCost.Infrastructure;
+using HexCost.Ledger;
+
+namespace HexCost.State
+{
+    /// <summary>Opens a workspace's state store: the one place that knows which store a configuration means.</summary>
+    public static class StateStores
+    {
+        /// <summary>The file store in the workspace's folder under <paramref name="stateRoot"/>. A folder that holds only a
+        /// ledger written before the state engine (HexCost 0.1) is migrated first: its index is built from every record, so
+        /// idempotency keys, cached runs and the week's run budget carry over; nothing of the ledger is rewritten.</summary>
+        public static async Task<IHexStateStore> OpenAsync(string stateRoot, string orgId, TimeProvider time, IHexEventSink? sink, CancellationToken cancellationToken)
+        {
+            var store = new FileStateStore(StateFiles.WorkspaceDirectory(stateRoot, orgId), time);
+            try
+            {
+                if (store.HasLegacyLedgerOnly) await MigrateAsync(store, sink, cancellationToken).ConfigureAwait(false);
+                return store;
+            }
+            catch
+            {
+                store.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Builds the index of a ledger written before the state engine, from every record in order.</summary>
+        internal static async Task MigrateAsync(FileStateStore store, IHexEventSink? sink, CancellationToken cancellationToken)
+        {
+            var values = new Dictionary<string, string?>(StringComparer.Ordinal);
+            var runs = new List<BudgetEntry>();
+            var count = 0;
+            string? cursor = null;
+            while (true)
+            {
+                var page = await store.ReadRecordsAsync(cursor, 5000, cancellationToken).ConfigureAwait(false);
+                foreach (var record in page.Records)
+                {
+                    count++;
+                    foreach (var key in LedgerIndex.KeysOf(record).Concat(LedgerIndex.RelatedKeys(values, record)))
+                    {
+                        if (!values.ContainsKey(key)) values[key] = null;
+                    }
+                    LedgerIndex.Apply(values, record, runs);
+                }
+                if (page.Records.Count == 0 || page.Next == cursor) break;
+                cursor = page.Next;
+            }
+            var now = await store.NowAsync(cancellationToken).ConfigureAwait(false);
+            var recent = runs.Where(r => r.At > now - TimeSpan.FromDays(8)).ToList();
+            await store.SeedIndexAsync(values.Where(v => v.Value != null).ToList(), recent, cancellationToken).ConfigureAwait(false);
+            sink?.Verbose($"Migrated the state in {store.Location}: indexed {count} ledger records ({values.Count(v => v.Value != null)} entries, {recent.Count} runs of the last week).");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using HexCost.Ledger;
+
+namespace HexCost.State
+{
+    /// <summary>
+    /// One account's side of the shared state: records and decisions go through the store as optimistic, atomic steps
+    /// (read the entries a decision needs, decide, commit only if none of them changed meanwhile, else decide again), so
+    /// every process sees the same claims, runs and budgets in the store's order. Holds no lock of its own.
+    /// </summary>
+    public sealed class WorkspaceState
+    {
+        /// <summary>How long a lease lasts without a heartbeat: a process that dies frees its claims and reservations after it.</summary>
+        public static readonly TimeSpan OwnerLease = TimeSpan.FromSeconds(30);
+        /// <summary>How often a live owner renews its lease.</summary>
+        public static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(10);
+
+        public WorkspaceState(IHexStateStore store, string owner, string? user)
+        {
+            Store = store;
+            Owner = owner;
+            User = user;
+        }
+
+        public IHexStateStore Store { get; }
+
+        /// <summary>This account instance's owner id: its claims and reservations live while its lease is renewed.</summary>
+        public string Owner { get; }
+
+        public string? User { get; }
+
+        /// <summary>Appends <paramref name="record"/> and applies it to the index entries it changes, in one atomic step.</summary>
+        /// <param name="endReservation">The run-budget reservation the record fulfils.</param>
+        public async Task<LedgerRecord> RecordAsync(LedgerRecord record, CancellationToken cancellationToken, string? endReservation = null)
+        {
+            await DecideAsync(Array.Empty<string>(), _ => (true, record), cancellationToken, endReservation).ConfigureAwait(false);
+            return record;
+        }
+
+        /// <summary>
+        /// Reads <paramref name="keys"/>, lets <paramref name="decide"/> choose a result and the record it appends (or none),
+        /// and commits that record with its index changes only if no entry read or changed moved on meanwhile; otherwise
+        /// reads and decides again. <paramref name="decide"/> must not have side effects: it may run more than once.
+        /// </summary>
+        public async Task<T> DecideAsync<T>(IReadOnlyCollection<string> keys, Func<StoreView, (T Result, LedgerRecord? Record)> decide,
+            CancellationToken cancellationToken, string? endReservation = null)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var view = await Store.ReadAsync(keys, cancellationToken).ConfigureAwait(false);
+                var (result, record) = decide(view);
+                if (record == null) return result;
+                Stamp(record);
+
+                var touched = new HashSet<string>(LedgerIndex.KeysOf(record), StringComparer.Ordinal);
+                touched.ExceptWith(view.Entries.Keys);
+                if (touched.Count > 0) view = Merge(view, await Store.ReadAsync(touched, cancellationToken).ConfigureAwait(false));
+                var values = view.Entries.ToDictionary(e => e.Key, e => e.Value.Value, StringComparer.Ordinal);
+                var related = LedgerIndex.RelatedKeys(values, record).Where(k => !view.Entries.ContainsKey(k)).ToList();
+                if (related.Count > 0)
+                {
+                    view = Merge(view, await Store.ReadAsync(related, cancellationToken).ConfigureAwait(false));
+                    values = view.Entries.ToDictionary(e => e.Key, e => e.Value.Value, StringComparer.Ordinal);
+                }
+
+                var before = new Dictionary<string, string?>(values, StringComparer.Ordinal);
+                var commit = new StoreCommit { EndReservation = endReservation };
+                LedgerIndex.Apply(values, record, commit.BudgetAdds);
+                commit.Records.Add(record);
+                foreach (var entry in view.Entries.Values) commit.Expect.Add(new KeyValuePair<string, long>(entry.Key, entry.Version));
+                foreach (var pair in values)
+                {
+                    if (!before.TryGetValue(pair.Key, out var old) || !string.Equals(old, pair.Value, StringComparison.Ordinal))
+                        commit.Writes.Add(new KeyValuePair<string, string?>(pair.Key, pair.Value));
+                }
+                var committed = await Store.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+                if (committed.Committed) return result;
+                record.Id = null;
+                if (attempt >= 1000) throw new StateStoreBusyException($"The state at {Store.Location} changed under 1000 decisions in a row; another process may be looping.");
+            }
+        }
+
+        /// <summary>Every record from the first, in store order, read with a cursor of its own (no one else's moves).</summary>
+        public async Task<IReadOnlyList<LedgerRecord>> ReadHistoryAsync(CancellationToken cancellationToken, Func<LedgerRecord, bool>? keep = null) =>
+            (await ReadHistoryWithDamageAsync(cancellationToken, keep).ConfigureAwait(false)).Records;
+
+        /// <summary>Every record from the first, and how many damaged ones were skipped.</summary>
+        public async Task<(IReadOnlyList<LedgerRecord> Records, int Skipped)> ReadHistoryWithDamageAsync(CancellationToken cancellationToken, Func<LedgerRecord, bool>? keep = null)
+        {
+            var records = new List<LedgerRecord>();
+            var skipped = 0;
+            string? cursor = null;
+            while (true)
+            {
+                var page = await Store.ReadRecordsAsync(cursor, 5000, cancellationToken).ConfigureAwait(false);
+                skipped += page.Skipped;
+                foreach (var record in page.Records)
+                {
+                    if (keep == null || keep(record)) records.Add(record);
+                }
+                if (page.Records.Count == 0 || page.Next == cursor) return (records, skipped);
+                cursor = page.Next;
+            }
+        }
+
+        private void Stamp(LedgerRecord record)
+        {
+            record.Id ??= Guid.NewGuid().ToString("N");
+            record.User ??= User;
+            record.Owner ??= Owner;
+            record.ProcessId ??= Infrastructure.CurrentProcess.Id;
+        }
+
+        private static StoreView Merge(StoreView first, StoreView more)
+        {
+            var entries = new Dictionary<string, StoreEntry>(StringComparer.Ordinal);
+            foreach (var pair in first.Entries) entries[pair.Key] = pair.Value;
+            foreach (var pair in more.Entries) entries[pair.Key] = pair.Value;
+            return new StoreView(first.Now, entries, first.LiveOwners);
+        }
+    }
+}
