@@ -450,7 +450,7 @@ namespace HexCost.Commands
             }
             catch (HexException error)
             {
-                ThrowTerminatingError(HexErrors.Record(error, store.PolicyPath));
+                ThrowTerminatingError(HexErrors.Record(error, store.PolicyLocation));
             }
         }
 

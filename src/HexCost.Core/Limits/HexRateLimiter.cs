@@ -42,7 +42,9 @@ namespace HexCost.Limits
         private TaskCompletionSource<bool> _changed = NewSignal();
         private IPermitStore _store;
         private string _owner = Guid.NewGuid().ToString("N");
+        private readonly HashSet<object> _parked = new HashSet<object>();
         private long _granted;
+        private int _answering;
         private bool _disposed;
 
         public HexRateLimiter(RateLimitSettings settings, TimeProvider? time = null, IPermitStore? store = null)
@@ -207,8 +209,18 @@ namespace HexCost.Limits
         /// time, and a permit freed early could land one request inside the server's window.</summary>
         internal static TimeSpan Slack(TimeSpan window) => TimeSpan.FromMilliseconds(20) + TimeSpan.FromTicks(window.Ticks / 1000);
 
+        /// <summary>Requests waiting for a permit right now (parked until a permit may free): for tests that drive a fake clock.</summary>
+        internal int Parked
+        {
+            get { lock (_sync) return _parked.Count; }
+        }
+
+        /// <summary>Answers being written to the store right now.</summary>
+        internal int Answering => Volatile.Read(ref _answering);
+
         internal void Answered(IPermitStore store, string permitId, IReadOnlyList<PermitWindow> windows)
         {
+            Interlocked.Increment(ref _answering);
             _ = AnswerAsync(store, permitId, windows);
         }
 
@@ -223,6 +235,7 @@ namespace HexCost.Limits
                 // The permit then counts until its in-flight allowance runs out: later, never sooner, so the budget holds.
             }
             Signal();
+            Interlocked.Decrement(ref _answering);
         }
 
         /// <summary>How often a wait blocked by another process's unanswered request looks again (an answer frees its permit one
@@ -246,18 +259,34 @@ namespace HexCost.Limits
             {
                 signal = _changed;
                 _changed = NewSignal();
+                _parked.Clear();
             }
             signal.TrySetResult(true);
         }
 
+        /// <summary>Waits until <paramref name="changed"/> (an answer, a pause, new limits) or <paramref name="wait"/>. The
+        /// waiter counts as parked until either happens, as it happens (for <see cref="Parked"/>).</summary>
         private async Task WaitAsync(Task changed, TimeSpan wait, CancellationToken cancellationToken)
         {
+            var parking = new object();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var delay = Clock.Delay(_time, wait, stop.Token);
-            var first = await Task.WhenAny(changed, delay).ConfigureAwait(false);
-            stop.Cancel();
-            cancellationToken.ThrowIfCancellationRequested();
-            if (first == delay && delay.IsFaulted) await delay.ConfigureAwait(false);
+            lock (_sync)
+            {
+                if (ReferenceEquals(changed, _changed.Task) && !delay.IsCompleted) _parked.Add(parking);
+            }
+            _ = delay.ContinueWith(_ => { lock (_sync) _parked.Remove(parking); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            try
+            {
+                var first = await Task.WhenAny(changed, delay).ConfigureAwait(false);
+                stop.Cancel();
+                cancellationToken.ThrowIfCancellationRequested();
+                if (first == delay && delay.IsFaulted) await delay.ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_sync) _parked.Remove(parking);
+            }
         }
 
         public override RateLimiterStatistics? GetStatistics(RequestKind resource) => new RateLimiterStatistics

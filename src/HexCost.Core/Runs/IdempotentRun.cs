@@ -1,6 +1,7 @@
 using System;
 using System.Threading;
 using System.Threading.Tasks;
+using HexCost.Api;
 using HexCost.Infrastructure;
 using HexCost.Ledger;
 using HexCost.Model;

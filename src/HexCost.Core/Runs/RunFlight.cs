@@ -152,7 +152,7 @@ namespace HexCost.Runs
         /// <summary>Whether <paramref name="claim"/> (an Intent, or a trigger whose answer was lost) is held by another owner
         /// whose lease is live: then that owner will start the run, and this one waits for it.</summary>
         public static bool IsHeldByOther(HexAccount account, LedgerRecord claim, StoreView view) =>
-            claim.Owner != null && claim.Owner != account.State.Owner && view.LiveOwners.Contains(claim.Owner);
+            claim.Owner != null && claim.Owner != account.State.Owner && System.Linq.Enumerable.Contains(view.LiveOwners, claim.Owner);
 
         public static string Describe(LedgerRecord claim) =>
             claim.ProcessId.HasValue ? $"Process {claim.ProcessId} ({claim.User ?? "another session"})" : "Another HexCost session";

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using HexCost.Limits;
+using HexCost.State;
 using Microsoft.Extensions.Time.Testing;
 using HexCost.Tests.Infrastructure;
 using Xunit;
@@ -49,7 +50,9 @@ namespace HexCost.Tests.Core
             for (var i = 0; i < 3; i++) (await limiter.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
 
             var fourth = limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            await SettleAsync(limiter, fourth);
             time.Advance(h10 - Tick);
+            await SettleAsync(limiter, fourth);
             Assert.False(fourth.IsCompleted);
             time.Advance(Tick);
             (await fourth.WaitAsync(Guard)).Dispose();
@@ -60,7 +63,9 @@ namespace HexCost.Tests.Core
             Assert.Equal(0, limiter.Available(RateLimitGroup.RunProject));
             var sixth = limiter.AcquireAsync(RequestKind.RunProject, null, default);
             var untilFree = h60 - h10 - TimeSpan.FromSeconds(15);
+            await SettleAsync(limiter, sixth);
             time.Advance(untilFree - Tick);
+            await SettleAsync(limiter, sixth);
             Assert.False(sixth.IsCompleted);
             time.Advance(Tick);
             var permit = await sixth.WaitAsync(Guard);
@@ -76,9 +81,12 @@ namespace HexCost.Tests.Core
             var slow = await limiter.AcquireAsync(RequestKind.RunProject, null, default);
             time.Advance(TimeSpan.FromSeconds(30)); // the response takes 30 s to arrive
             var next = limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            await SettleAsync(limiter, next);
             Assert.False(next.IsCompleted);
             slow.Dispose();
+            await SettleAsync(limiter, next);
             time.Advance(Hold(TimeSpan.FromSeconds(10)) - Tick);
+            await SettleAsync(limiter, next);
             Assert.False(next.IsCompleted);
             time.Advance(Tick);
             (await next.WaitAsync(Guard)).Dispose();
@@ -123,18 +131,22 @@ namespace HexCost.Tests.Core
         }
 
         [Fact]
-        public async Task Ledger_seeded_triggers_carry_the_hour_budget_across_a_restart()
+        public async Task A_limiter_attached_to_a_store_another_spent_starts_with_that_budget_spent()
         {
+            // The previous process (another limiter on the same store) spent the hour's 60 triggers 32 minutes ago.
             var time = new FakeTimeProvider();
-            var restartAt = time.GetUtcNow();
-            using var limiter = new HexRateLimiter(Limits("20/1m,60/1h"), time);
-            // The previous process spent 60 triggers between 30:00 and 32:00 minutes ago.
-            for (var i = 0; i < 60; i++) limiter.Seed(RateLimitGroup.RunProject, restartAt - TimeSpan.FromMinutes(32) + TimeSpan.FromSeconds(2 * i));
-            Assert.Equal(0, limiter.Available(RateLimitGroup.RunProject));
-
+            var store = new LocalPermitStore(time);
+            using (var before = new HexRateLimiter(Limits("60/1m,60/1h"), time, store))
+            {
+                for (var i = 0; i < 60; i++) (await before.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
+            }
+            time.Advance(TimeSpan.FromMinutes(32));
+            using var limiter = new HexRateLimiter(Limits("20/1m,60/1h"), time, store);
             var first = limiter.AcquireAsync(RequestKind.RunProject, null, default);
             var untilFree = Hold(TimeSpan.FromHours(1)) - TimeSpan.FromMinutes(32);
+            await SettleAsync(limiter, first);
             time.Advance(untilFree - Tick);
+            await SettleAsync(limiter, first);
             Assert.False(first.IsCompleted);
             time.Advance(Tick);
             var permit = await first.WaitAsync(Guard);
@@ -143,12 +155,34 @@ namespace HexCost.Tests.Core
         }
 
         [Fact]
-        public void Seeds_older_than_every_window_cost_nothing()
+        public async Task Permits_older_than_every_window_cost_nothing()
         {
             var time = new FakeTimeProvider();
-            using var limiter = new HexRateLimiter(Limits("20/1m,60/1h"), time);
-            for (var i = 0; i < 60; i++) limiter.Seed(RateLimitGroup.RunProject, time.GetUtcNow() - TimeSpan.FromHours(2));
-            Assert.Equal(20, limiter.Available(RateLimitGroup.RunProject));
+            var store = new LocalPermitStore(time);
+            using (var before = new HexRateLimiter(Limits("60/1m,60/1h"), time, store))
+            {
+                for (var i = 0; i < 60; i++) (await before.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
+            }
+            time.Advance(TimeSpan.FromHours(2));
+            using var limiter = new HexRateLimiter(Limits("20/1m,60/1h"), time, store);
+            for (var i = 0; i < 20; i++) Assert.True(limiter.AcquireAsync(RequestKind.RunProject, null, default).IsCompleted);
+        }
+
+        [Fact]
+        public async Task Limiters_sharing_a_store_keep_one_budget_and_a_stricter_one_counts_the_others_permits()
+        {
+            var time = new FakeTimeProvider();
+            var store = new LocalPermitStore(time);
+            using var loose = new HexRateLimiter(Limits("3/1s"), time, store);
+            using var strict = new HexRateLimiter(Limits("2/1s"), time, store);
+            for (var i = 0; i < 2; i++) (await loose.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
+            var blocked = strict.AcquireAsync(RequestKind.RunProject, null, default);
+            var third = loose.AcquireAsync(RequestKind.RunProject, null, default);
+            (await third.WaitAsync(Guard)).Dispose();
+            await SettleAsync(strict, blocked);
+            Assert.False(blocked.IsCompleted);
+            time.Advance(Hold(TimeSpan.FromSeconds(1)));
+            (await blocked.WaitAsync(Guard)).Dispose();
         }
 
         [Fact]
@@ -156,10 +190,12 @@ namespace HexCost.Tests.Core
         {
             var time = new FakeTimeProvider();
             using var limiter = new HexRateLimiter(Limits("20/1m"), time);
-            limiter.PauseUntil(time.GetUtcNow() + TimeSpan.FromSeconds(30));
+            await limiter.PauseUntilAsync(time.GetUtcNow() + TimeSpan.FromSeconds(30), default);
             var read = limiter.AcquireAsync(RequestKind.Read, null, default);
             var trigger = limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            await SettleAsync(limiter, read, trigger);
             time.Advance(TimeSpan.FromSeconds(29));
+            await SettleAsync(limiter, read, trigger);
             Assert.False(read.IsCompleted);
             Assert.False(trigger.IsCompleted);
             time.Advance(TimeSpan.FromSeconds(1));
@@ -175,10 +211,11 @@ namespace HexCost.Tests.Core
             (await limiter.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
             using var cts = new CancellationTokenSource();
             var waiting = limiter.AcquireAsync(RequestKind.RunProject, null, cts.Token);
+            await SettleAsync(limiter, waiting);
             cts.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Guard));
             time.Advance(Hold(TimeSpan.FromMinutes(1)));
-            Assert.Equal(1, limiter.Available(RateLimitGroup.RunProject));
+            Assert.True(limiter.AcquireAsync(RequestKind.RunProject, null, default).IsCompleted, "the cancelled wait took no permit");
         }
 
         [Fact]
@@ -188,45 +225,12 @@ namespace HexCost.Tests.Core
             using var limiter = new HexRateLimiter(Limits("1/1m", request: "5/1m"), time);
             (await limiter.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
             var blocked = limiter.AcquireAsync(RequestKind.RunProject, null, default);
+            await SettleAsync(limiter, blocked);
             Assert.False(blocked.IsCompleted);
-            Assert.Equal(4, limiter.Available(RateLimitGroup.Request));
+            for (var i = 0; i < 4; i++) (await limiter.AcquireAsync(RequestKind.Other, null, default).WaitAsync(Guard)).Dispose();
+            Assert.False(limiter.AcquireAsync(RequestKind.Other, null, default).IsCompleted);
             time.Advance(Hold(TimeSpan.FromMinutes(1)));
             (await blocked.WaitAsync(Guard)).Dispose();
-        }
-
-        /// <summary>
-        /// Two processes share one state directory. Their clocks differ by a few milliseconds (timers never fire at the same
-        /// instant), so A can free B's permits and take one while B, whose own window is still full, reads A's take: B must
-        /// count it once its own permits free, and then grant one permit fewer.
-        /// </summary>
-        [Fact]
-        public async Task A_permit_another_process_took_while_this_window_was_full_is_still_counted()
-        {
-            using var state = new TempDir();
-            var start = new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero);
-            var timeB = new FakeTimeProvider(start);
-            var timeA = new FakeTimeProvider(start + TimeSpan.FromMilliseconds(5));
-            using var b = new HexRateLimiter(Limits("3/1s"), timeB) { Journal = new PermitJournal(state.Path) };
-            using var a = new HexRateLimiter(Limits("3/1s"), timeA) { Journal = new PermitJournal(state.Path) };
-            for (var i = 0; i < 3; i++) (await b.AcquireAsync(RequestKind.RunProject, null, default)).Dispose();
-            Assert.Equal(3, a.CatchUp());
-
-            void Advance(TimeSpan by)
-            {
-                timeA.Advance(by);
-                timeB.Advance(by);
-            }
-            Advance(Hold(TimeSpan.FromSeconds(1)) - TimeSpan.FromMilliseconds(1)); // A's holds of B's permits end; B's own do not yet
-            using var taken = await a.AcquireAsync(RequestKind.RunProject, null, default).WaitAsync(Guard);
-            var waiting = Enumerable.Range(0, 3).Select(_ => b.AcquireAsync(RequestKind.RunProject, null, default)).ToList();
-            Assert.All(waiting, t => Assert.False(t.IsCompleted));
-
-            Advance(TimeSpan.FromMilliseconds(2)); // B's own permits end
-            var settle = DateTime.UtcNow.AddSeconds(60);
-            while (DateTime.UtcNow < settle && (b.Available(RateLimitGroup.RunProject) > 0 || b.Granted > 3 + waiting.Count(t => t.IsCompleted)))
-                await Task.WhenAny(Task.WhenAny(waiting), Task.Delay(1));
-            Assert.Equal(2, waiting.Count(t => t.IsCompleted));
-            foreach (var permit in waiting.Where(t => t.IsCompleted)) (await permit).Dispose();
         }
 
         /// <summary>Advances fake time in steps, recording when each demanded permit is granted. After each step it
@@ -239,19 +243,25 @@ namespace HexCost.Tests.Core
             var until = time.GetUtcNow() + limit;
             while (pending.Count > 0 && time.GetUtcNow() < until)
             {
-                var settle = DateTime.UtcNow.AddSeconds(60);
-                while (DateTime.UtcNow < settle
-                       && ((pending.Any(t => !t.IsCompleted) && limiter.Available(RateLimitGroup.RunProject) > 0)
-                           || limiter.Granted > grants.Count + pending.Count(t => t.IsCompleted)))
-                    await Task.WhenAny(Task.WhenAny(pending), Task.Delay(1));
+                await SettleAsync(limiter, pending.ToArray());
                 foreach (var done in pending.Where(t => t.IsCompleted).ToList())
                 {
                     pending.Remove(done);
                     grants.Add(time.GetUtcNow() - start);
                     (await done).Dispose();
                 }
-                if (pending.Count > 0) time.Advance(step);
+                await SettleAsync(limiter, pending.ToArray());
+                if (pending.Count > 0 && pending.All(t => !t.IsCompleted)) time.Advance(step);
             }
+        }
+
+        /// <summary>Waits (in real time, as long as a busy machine takes) until nothing the fake clock has not moved can still
+        /// happen: every acquire not yet granted is parked on the clock and no answer is being written.</summary>
+        private static async Task SettleAsync(HexRateLimiter limiter, params Task<RatePermit>[] acquires)
+        {
+            var settle = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < settle && (limiter.Answering > 0 || limiter.Parked < acquires.Count(t => !t.IsCompleted)))
+                await Task.WhenAny(Task.WhenAny(acquires), Task.Delay(1));
         }
 
         private static void AssertNoWindowExceeded(List<TimeSpan> grants, int limit, TimeSpan window)

@@ -159,7 +159,7 @@ namespace HexCost.Tests.Core
                 var done = (await RunService.RunAsync(account, new RunRequest { ProjectId = project.Id }, new RunWaitOptions { Wait = true },
                     NullEventSink.Instance, default)).Run;
                 Assert.Equal(RunStatuses.Completed, done.Status);
-                var cancels = account.Ledger.ReadAll().Count(r => r.Type == HexCost.Ledger.LedgerRecordTypes.Cancel);
+                var cancels = (await account.State.ReadHistoryAsync(default)).Count(r => r.Type == HexCost.Ledger.LedgerRecordTypes.Cancel);
 
                 var run = new HexCost.Model.HexRun { ProjectId = project.Id, RunId = done.RunId };
                 var outcome = await RunService.CancelAsync(account, run, NullEventSink.Instance, default);
@@ -167,7 +167,7 @@ namespace HexCost.Tests.Core
                 Assert.Equal(RunService.CancelOutcome.AlreadyEnded, outcome);
                 Assert.Equal(RunStatuses.Completed, run.Status);
                 Assert.NotNull(run.EndTime);
-                Assert.Equal(cancels, account.Ledger.ReadAll().Count(r => r.Type == HexCost.Ledger.LedgerRecordTypes.Cancel));
+                Assert.Equal(cancels, (await account.State.ReadHistoryAsync(default)).Count(r => r.Type == HexCost.Ledger.LedgerRecordTypes.Cancel));
             }
             finally
             {

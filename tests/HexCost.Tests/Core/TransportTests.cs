@@ -199,7 +199,7 @@ namespace HexCost.Tests.Core
         {
             var time = new FakeTimeProvider();
             using var limiter = new HexRateLimiter(Unpaced, time);
-            limiter.PauseUntil(time.GetUtcNow() + TimeSpan.FromMinutes(10));
+            await limiter.PauseUntilAsync(time.GetUtcNow() + TimeSpan.FromMinutes(10), default);
             var error = await Assert.ThrowsAsync<RatePauseBeyondDeadlineException>(() =>
                 limiter.AcquireAsync(RequestKind.Read, null, default, time.GetUtcNow() + TimeSpan.FromMinutes(5))).WaitAsync(Guard);
             Assert.Equal(TimeSpan.FromMinutes(10), error.Wait);

@@ -928,20 +928,20 @@ namespace HexCost.Tests.Hardening
             try
             {
                 var store = new SpendPolicyStore(account);
-                store.Save(new SpendPolicy { MonthlyAddOnLimit = 500.5m, AlertThreshold = "50,90", WeeklyRunBudget = 40, MaxRunsPerProjectPerWeek = 7 });
-                var saved = File.ReadAllBytes(store.PolicyPath);
+                await store.SaveAsync(new SpendPolicy { MonthlyAddOnLimit = 500.5m, AlertThreshold = "50,90", WeeklyRunBudget = 40, MaxRunsPerProjectPerWeek = 7 }, default);
+                var saved = File.ReadAllBytes(store.PolicyLocation);
 
                 DamagedPolicyFile(saved).Sample(content =>
                 {
-                    File.WriteAllBytes(store.PolicyPath, content);
+                    File.WriteAllBytes(store.PolicyLocation, content);
                     SpendPolicy policy;
                     try
                     {
-                        policy = store.Load();
+                        policy = store.LoadAsync(default).GetAwaiter().GetResult();
                     }
                     catch (HexException error) when (error.Kind == HexErrorKind.StateCorrupt)
                     {
-                        Assert.Contains(store.PolicyPath, error.Message);
+                        Assert.Contains(store.PolicyLocation, error.Message);
                         Assert.True(error.InnerException is JsonException or FormatException or OverflowException, error.InnerException?.ToString());
                         return;
                     }
@@ -953,8 +953,8 @@ namespace HexCost.Tests.Hardening
                         Assert.Equal((500.5m, "50,90", 40, 7), (policy.MonthlyAddOnLimit, policy.AlertThreshold, policy.WeeklyRunBudget, policy.MaxRunsPerProjectPerWeek));
                 }, Log, iter: 2_000, print: content => Escaped(Encoding.UTF8.GetString(content)));
 
-                File.Delete(store.PolicyPath);
-                Assert.Equal("80,90,100", store.Load().AlertThreshold);
+                File.Delete(store.PolicyLocation);
+                Assert.Equal("80,90,100", (await store.LoadAsync(default)).AlertThreshold);
             }
             finally
             {
