@@ -441,6 +441,7 @@ namespace HexCost.State
             {
                 Io(_stateDir, "create", () =>
                 {
+                    StateFiles.RestrictToOwner(_lockPath, isDirectory: false);
                     if (!System.IO.Directory.Exists(_stateDir))
                     {
                         System.IO.Directory.CreateDirectory(_stateDir);
@@ -523,8 +524,9 @@ namespace HexCost.State
             });
         }
 
-        /// <summary>Appends the step's lines in one write. On a redo, lines whose record is already in the ledger after the
-        /// step's recorded length (found by Id, even in an unterminated tail that the seal will complete) are left out.</summary>
+        /// <summary>Appends the step's lines in one write, after a newline that seals a torn last line. On a redo, lines whose
+        /// record is already in the ledger after the step's recorded length are left out (found by Id, even in an
+        /// unterminated tail: the seal completes that one, so it is sealed even when nothing is left to append).</summary>
         private int AppendLines(PendingCommit pending, bool redo)
         {
             using var stream = new FileStream(_ledgerPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
@@ -549,7 +551,6 @@ namespace HexCost.State
                     if (present.TryGetValue(pending.Ids[i], out var n) && n > 0) present[pending.Ids[i]] = n - 1;
                     else lines.Add(pending.Lines[i]);
                 }
-                if (lines.Count == 0) return 0;
             }
 
             var buffer = new MemoryStream();
@@ -564,6 +565,7 @@ namespace HexCost.State
                 buffer.Write(bytes, 0, bytes.Length);
                 buffer.WriteByte((byte)'\n');
             }
+            if (buffer.Length == 0) return 0;
             stream.Seek(0, SeekOrigin.End);
             stream.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
             stream.Flush(flushToDisk: true);
