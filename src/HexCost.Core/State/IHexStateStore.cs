@@ -126,7 +126,8 @@ namespace HexCost.State
         public List<KeyValuePair<string, long>> Expect { get; } = new List<KeyValuePair<string, long>>();
         /// <summary>Records to append, in order. Each has its Id set.</summary>
         public List<LedgerRecord> Records { get; } = new List<LedgerRecord>();
-        /// <summary>Entries to write; a null value deletes the entry.</summary>
+        /// <summary>Entries to write; a null value deletes the entry (its version still goes up by one, so a later
+        /// Expect of 0 fails: 0 means never written).</summary>
         public List<KeyValuePair<string, string?>> Writes { get; } = new List<KeyValuePair<string, string?>>();
         /// <summary>Runs started by these records: they count against run budgets for the budget window.</summary>
         public List<BudgetEntry> BudgetAdds { get; } = new List<BudgetEntry>();
@@ -219,8 +220,9 @@ namespace HexCost.State
     {
         public bool Granted { get; set; }
         public DateTimeOffset Now { get; set; }
-        /// <summary>Refused: when the first slot of every blocking window is free (or the pause ends). Null when a blocking
-        /// permit is still in flight and its answer may free it sooner than its expiry (then RetryAt is that expiry).</summary>
+        /// <summary>Refused: when the first slot of every blocking window is free (or the pause ends): the latest, over the
+        /// blocking windows, of the expiry that frees a slot in each. When <see cref="BlockedByInFlight"/>, an answer may
+        /// free that slot sooner.</summary>
         public DateTimeOffset? RetryAt { get; set; }
         /// <summary>Refused because the workspace is paused until <see cref="RetryAt"/>.</summary>
         public bool Paused { get; set; }
@@ -235,6 +237,8 @@ namespace HexCost.State
     public sealed class BudgetRequest
     {
         public string ReservationId { get; set; } = "";
+        /// <summary>Whose reservation it is: it counts only while this owner's lease is live, so renew the lease
+        /// (<see cref="IHexStateStore.RenewOwnerAsync"/>) before reserving.</summary>
         public string Owner { get; set; } = "";
         public string ProjectId { get; set; } = "";
         /// <summary>Runs count while they started within this long before now (7 days).</summary>
