@@ -12,19 +12,6 @@ namespace HexCost.State
         [JsonPropertyName("value")] public string? Value { get; set; }
     }
 
-    internal sealed class PermitsDoc
-    {
-        public long PausedUntil { get; set; }
-        public Dictionary<string, List<PermitSlot>> Windows { get; set; } = new Dictionary<string, List<PermitSlot>>(StringComparer.Ordinal);
-    }
-
-    internal sealed class PermitSlot
-    {
-        public string Id { get; set; } = "";
-        public long Expires { get; set; }
-        public bool InFlight { get; set; }
-    }
-
     internal sealed class BudgetDoc
     {
         public List<BudgetRun> Runs { get; set; } = new List<BudgetRun>();

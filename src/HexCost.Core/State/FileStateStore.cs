@@ -26,6 +26,7 @@ namespace HexCost.State
     /// </summary>
     public sealed class FileStateStore : IHexStateStore
     {
+        public const string LedgerFileName = "ledger.jsonl";
         public const string LockFileName = "state.lock";
         public const string StateFolderName = "state";
         /// <summary>How long runs stay in budget.json (longer than the 7-day budget window).</summary>
@@ -65,7 +66,7 @@ namespace HexCost.State
             _busyTimeout = busyTimeout ?? TimeSpan.FromSeconds(30);
             _stateDir = Path.Combine(Directory, StateFolderName);
             _lockPath = Path.Combine(Directory, LockFileName);
-            _ledgerPath = Path.Combine(Directory, HexLedger.FileName);
+            _ledgerPath = Path.Combine(Directory, LedgerFileName);
             _versionPath = Path.Combine(_stateDir, "version");
             _pendingPath = Path.Combine(_stateDir, "commit.pending");
             _permitsPath = Path.Combine(_stateDir, "permits.json");
@@ -199,50 +200,12 @@ namespace HexCost.State
         public Task<PermitDecision> TakePermitAsync(PermitRequest request, CancellationToken cancellationToken)
         {
             if (request == null) throw new ArgumentNullException(nameof(request));
-            foreach (var w in request.Windows)
-            {
-                if (w.Limit < 1) throw new ArgumentOutOfRangeException(nameof(request), w.Limit, $"Window {w.Key} must allow at least one permit.");
-            }
             return LockedAsync(now =>
             {
                 var permits = LoadPermits();
-                var nowTicks = now.UtcTicks;
-                var pruned = PrunePermits(permits, nowTicks);
-                if (permits.PausedUntil > nowTicks)
-                {
-                    if (pruned) Save(_permitsPath, permits, durable: false);
-                    return new PermitDecision { Granted = false, Now = now, Paused = true, RetryAt = Instant(permits.PausedUntil) };
-                }
-
-                var refusal = (PermitDecision?)null;
-                foreach (var window in request.Windows)
-                {
-                    if (!permits.Windows.TryGetValue(window.Key, out var slots)) continue;
-                    var others = slots.Where(s => s.Id != request.PermitId).OrderBy(s => s.Expires).ToList();
-                    if (others.Count < window.Limit) continue;
-                    var first = others.Take(others.Count - window.Limit + 1).ToList();
-                    var retryAt = Instant(first[first.Count - 1].Expires);
-                    if (refusal == null || retryAt > refusal.RetryAt)
-                        refusal = new PermitDecision { Granted = false, Now = now, RetryAt = retryAt, Blocker = window.Key, BlockedByInFlight = first.Any(s => s.InFlight) };
-                }
-                if (refusal != null)
-                {
-                    if (pruned) Save(_permitsPath, permits, durable: false);
-                    return refusal;
-                }
-
-                var remaining = new Dictionary<string, int>(StringComparer.Ordinal);
-                foreach (var window in request.Windows)
-                {
-                    if (!permits.Windows.TryGetValue(window.Key, out var slots))
-                        permits.Windows[window.Key] = slots = new List<PermitSlot>();
-                    slots.RemoveAll(s => s.Id == request.PermitId);
-                    slots.Add(new PermitSlot { Id = request.PermitId, Expires = (now + window.Hold + request.InFlight).UtcTicks, InFlight = true });
-                    var left = window.Limit - slots.Count;
-                    remaining[window.Key] = remaining.TryGetValue(window.Key, out var other) ? Math.Min(other, left) : left;
-                }
+                var decision = permits.Take(request, now);
                 Save(_permitsPath, permits, durable: false);
-                return new PermitDecision { Granted = true, Now = now, Remaining = remaining };
+                return decision;
             }, cancellationToken);
         }
 
@@ -252,19 +215,8 @@ namespace HexCost.State
             return LockedAsync(now =>
             {
                 var permits = LoadPermits();
-                var changed = false;
-                foreach (var window in windows)
-                {
-                    if (!permits.Windows.TryGetValue(window.Key, out var slots)) continue;
-                    foreach (var slot in slots)
-                    {
-                        if (slot.Id != permitId) continue;
-                        slot.Expires = (now + window.Hold).UtcTicks;
-                        slot.InFlight = false;
-                        changed = true;
-                    }
-                }
-                if (changed) Save(_permitsPath, permits, durable: false);
+                permits.Answer(permitId, windows, now);
+                Save(_permitsPath, permits, durable: false);
                 return 0;
             }, cancellationToken);
         }
@@ -273,8 +225,8 @@ namespace HexCost.State
             LockedAsync(now =>
             {
                 var permits = LoadPermits();
-                if (until.UtcTicks <= permits.PausedUntil) return 0;
-                permits.PausedUntil = until.UtcTicks;
+                if (until <= permits.PausedUntil) return 0;
+                permits.PauseUntil(until);
                 Save(_permitsPath, permits, durable: false);
                 return 0;
             }, cancellationToken);
@@ -611,6 +563,7 @@ namespace HexCost.State
             var length = 0;
             var bufferStart = start;
             var next = after;
+            var skipped = 0;
             while (records.Count < max)
             {
                 if (length == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
@@ -623,8 +576,13 @@ namespace HexCost.State
                 {
                     if (buffer[i] != '\n') continue;
                     var record = ParseRecord(buffer, lineStart, i - lineStart);
+                    var blank = i == lineStart;
                     lineStart = i + 1;
-                    if (record == null) continue;
+                    if (record == null)
+                    {
+                        if (!blank) skipped++;
+                        continue;
+                    }
                     records.Add(record);
                     next = (bufferStart + lineStart).ToString(CultureInfo.InvariantCulture);
                 }
@@ -632,7 +590,7 @@ namespace HexCost.State
                 length -= lineStart;
                 bufferStart += lineStart;
             }
-            return new RecordPage(records, next);
+            return new RecordPage(records, next, skipped);
         }
 
         private long EndOfLastLine()
@@ -720,29 +678,12 @@ namespace HexCost.State
         private static HashSet<string> LiveOwners(Dictionary<string, long> owners, DateTimeOffset now) =>
             new HashSet<string>(owners.Where(o => o.Value > now.UtcTicks).Select(o => o.Key), StringComparer.Ordinal);
 
-        private PermitsDoc LoadPermits() => Load<PermitsDoc>(_permitsPath) ?? new PermitsDoc();
-
-        private static bool PrunePermits(PermitsDoc permits, long now)
-        {
-            var changed = false;
-            foreach (var key in permits.Windows.Keys.ToList())
-            {
-                var slots = permits.Windows[key];
-                if (slots.RemoveAll(s => s.Expires <= now) > 0) changed = true;
-                if (slots.Count == 0)
-                {
-                    permits.Windows.Remove(key);
-                    changed = true;
-                }
-            }
-            return changed;
-        }
+        private PermitLog LoadPermits() => Load<PermitLog>(_permitsPath) ?? new PermitLog();
 
         private BudgetDoc LoadBudget() => Load<BudgetDoc>(_budgetPath) ?? new BudgetDoc();
 
         private static bool SameProject(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 
-        private static DateTimeOffset Instant(long ticks) => new DateTimeOffset(ticks, TimeSpan.Zero);
 
         private string DocumentPath(string name)
         {

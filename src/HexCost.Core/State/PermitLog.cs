@@ -18,6 +18,10 @@ namespace HexCost.State
 
         public PermitDecision Take(PermitRequest request, DateTimeOffset now)
         {
+            foreach (var window in request.Windows)
+            {
+                if (window.Limit < 1) throw new ArgumentOutOfRangeException(nameof(request), window.Limit, $"Window {window.Key} must allow at least one permit.");
+            }
             Prune(now);
             if (PausedUntil > now) return new PermitDecision { Now = now, RetryAt = PausedUntil, Paused = true };
 
@@ -26,10 +30,9 @@ namespace HexCost.State
             var inFlight = false;
             foreach (var window in request.Windows)
             {
-                var log = Log(window.Key);
-                if (log.Count < window.Limit) continue;
-                var ordered = log.OrderBy(e => e.ExpiresAt).ToList();
-                var freeing = ordered.Take(log.Count - window.Limit + 1).ToList();
+                var others = Log(window.Key).Where(e => e.Id != request.PermitId).OrderBy(e => e.ExpiresAt).ToList();
+                if (others.Count < window.Limit) continue;
+                var freeing = others.Take(others.Count - window.Limit + 1).ToList();
                 var at = freeing[freeing.Count - 1].ExpiresAt;
                 if (retryAt == null || at > retryAt)
                 {
@@ -44,6 +47,7 @@ namespace HexCost.State
             foreach (var window in request.Windows)
             {
                 var log = Log(window.Key);
+                log.RemoveAll(e => e.Id == request.PermitId);
                 log.Add(new PermitLogEntry { Id = request.PermitId, ExpiresAt = now + window.Hold + request.InFlight, InFlight = true });
                 remaining[window.Key] = window.Limit - log.Count;
             }

@@ -70,11 +70,11 @@ namespace HexCost.Tests.Audit
             using var host = world.Connected();
             host.Run("Get-HexProject | Out-Null").ThrowIfErrors();
             // The ledger saw the source version of both hourly projects change every 6 hours.
-            var ledger = new HexLedger(System.IO.Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
+            var dir = System.IO.Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId);
             var start = TestClock.Now.AddDays(-2);
             foreach (var id in new[] { learned.Id, overridden.Id })
                 for (var i = 0; i < 8; i++)
-                    ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.CacheHit, At = start.AddHours(6 * i), ProjectId = id, SourceVersion = "v" + i });
+                    LedgerFile.AppendRaw(dir, new LedgerRecord { Type = LedgerRecordTypes.CacheHit, At = start.AddHours(6 * i), ProjectId = id, SourceVersion = "v" + i });
 
             var findings = Audit(host, "-Rule OverScheduled -DataRefreshInterval $args[0]", new Hashtable { [overridden.Id] = "1h", ["Default"] = "1w" });
             var fromLedger = Only(findings, "OverScheduled", learned.Id);

@@ -402,7 +402,7 @@ namespace HexCost.Tests.Hardening
             }, Log, iter: 1_000, print: Describe);
         }
 
-        // ---------------------------------------------------------------- (c) HexLedger loader
+        // ---------------------------------------------------------------- (c) the ledger file (FileStateStore)
 
         private static readonly string[] RecordTypes =
         {
@@ -519,9 +519,9 @@ namespace HexCost.Tests.Hardening
             {
                 next.Id = "appended-after-damage";
                 using var dir = new TempDir();
-                var ledger = new HexLedger(dir.Path);
-                foreach (var record in records) ledger.Append(record);
-                var clean = File.ReadAllBytes(ledger.FilePath);
+                var path = LedgerFile.PathOf(dir.Path);
+                foreach (var record in records) LedgerFile.AppendRaw(dir.Path, record);
+                var clean = File.ReadAllBytes(path);
                 var validLines = new List<byte[]>();
                 var idByLine = new Dictionary<string, string>(StringComparer.Ordinal);
                 var start = 0;
@@ -537,15 +537,14 @@ namespace HexCost.Tests.Hardening
 
                 var file = clean.ToList();
                 foreach (var damage in damages) Apply(file, damage, validLines);
-                File.WriteAllBytes(ledger.FilePath, file.ToArray());
+                File.WriteAllBytes(path, file.ToArray());
                 var expected = CompleteRecords(file, idByLine);
 
-                var reopened = new HexLedger(dir.Path);
-                AssertContainsAll(expected, reopened.ReadAll().Select(r => r.Id));
+                AssertContainsAll(expected, LedgerFile.ReadAll(dir.Path).Select(r => r.Id));
 
                 // Whatever the damage, the next append is read back whole and nothing complete before it is lost.
-                reopened.Append(next);
-                var after = new HexLedger(dir.Path).ReadAll();
+                LedgerFile.AppendRaw(dir.Path, next);
+                var after = LedgerFile.ReadAll(dir.Path);
                 Assert.Single(after, r => r.Id == next.Id && r.ProjectId == next.ProjectId && r.At == next.At);
                 AssertContainsAll(expected, after.Select(r => r.Id));
             }, Log, iter: 400, threads: 2);
@@ -562,12 +561,10 @@ namespace HexCost.Tests.Hardening
             {
                 next.Id = "appended-after-garbage";
                 using var dir = new TempDir();
-                var ledger = new HexLedger(dir.Path);
-                File.WriteAllBytes(ledger.FilePath, content);
-                ledger.ReadAll();
-                ledger.ReadNew();
-                ledger.Append(next);
-                Assert.Single(new HexLedger(dir.Path).ReadAll(), r => r.Id == next.Id);
+                File.WriteAllBytes(LedgerFile.PathOf(dir.Path), content);
+                LedgerFile.ReadAll(dir.Path);
+                LedgerFile.AppendRaw(dir.Path, next);
+                Assert.Single(LedgerFile.ReadAll(dir.Path), r => r.Id == next.Id);
             }, Log, iter: 400, threads: 2);
         }
 

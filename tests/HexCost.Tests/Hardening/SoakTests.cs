@@ -112,7 +112,7 @@ namespace HexCost.Tests.Hardening
                 Assert.Equal(returned.Count, returned.Distinct(StringComparer.OrdinalIgnoreCase).Count());
 
                 // The ledger claims each returned run exactly once (a Created trigger or an Adopt), and nothing else.
-                var ledger = new HexLedger(account.StateDirectory).ReadAll();
+                var ledger = LedgerFile.ReadAll(account.StateDirectory);
                 var claims = ledger.Where(r => (r.Type == LedgerRecordTypes.Trigger && r.Outcome == TriggerOutcomes.Created) || r.Type == LedgerRecordTypes.Adopt).ToList();
                 Assert.All(claims, c => Assert.False(string.IsNullOrEmpty(c.RunId)));
                 Assert.Equal(claims.Count, claims.Select(c => c.RunId).Distinct(StringComparer.OrdinalIgnoreCase).Count());

@@ -65,7 +65,8 @@ namespace HexCost.Tests.Module
             // A runbook wrote its intent, sent the trigger, and died before recording the answer.
             var dir = Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId);
             var sentAt = TestClock.Now;
-            new HexLedger(dir).Append(new LedgerRecord { Type = LedgerRecordTypes.Intent, At = sentAt, ProjectId = project.Id, IdempotencyKey = "dead-1", ProcessId = int.MaxValue - 7, Id = "x1" });
+            // Its owner's lease is not renewed: it ended with the process.
+            await LedgerFile.RecordAsync(dir, new LedgerRecord { Type = LedgerRecordTypes.Intent, At = sentAt, ProjectId = project.Id, IdempotencyKey = "dead-1", Id = "x1" }, "dead-owner");
             var orphan = world.Workspace.AddRun(project.Id, "API", sentAt.AddMilliseconds(50), duration: TimeSpan.FromMilliseconds(100));
             var run = host.Run("Invoke-HexRun -ProjectId $args[0] -IdempotencyKey dead-1 -Wait", project.Id).ThrowIfErrors().Output.Single();
             Assert.Equal(orphan.RunId, run.Prop<string>("RunId"));

@@ -46,25 +46,25 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             Assert.True(world.Stats.Throttled429 == 0, $"{world.Stats.Throttled429} x 429:\n{both}");
             var times = world.Stats.RunCreationTimes.OrderBy(t => t).ToList();
             for (var i = 3; i < times.Count; i++) Assert.True(times[i] - times[i - 3] >= TimeSpan.FromSeconds(1), $"4 runs within a second at {times[i - 3]:ss.fff}..{times[i]:ss.fff}");
-            var ledger = new HexLedger(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId)).ReadAll();
+            var ledger = LedgerFile.ReadAll(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
             var triggered = ledger.Where(r => r.Type == LedgerRecordTypes.Trigger && r.Outcome == TriggerOutcomes.Created).Select(r => r.RunId).ToList();
             Assert.Equal(12, triggered.Count);
             Assert.Equal(12, triggered.Distinct().Count());
-            Assert.Equal(2, ledger.Select(r => r.ProcessId).Distinct().Count());
+            Assert.Equal(2, ledger.Select(r => r.Owner).Distinct().Count());
         }
 
-        /// <summary>A claim on a cache key by a process that died holds nobody up, nor one whose process id now belongs to a
-        /// process started after it, nor a live process's claim released without a run.</summary>
+        /// <summary>A claim on a cache key whose owner's lease has ended holds nobody up, whatever process id it names (the id
+        /// of a live process, or this one's), nor a live owner's claim released without a run.</summary>
         [Fact]
-        public async Task A_claim_left_by_a_dead_process_or_released_does_not_hold_up_the_run()
+        public async Task A_claim_whose_owner_is_gone_or_released_does_not_hold_up_the_run()
         {
             await using var scene = await ClaimScene.StartAsync();
-            scene.Claim("dead", TestClock.Now, processId: int.MaxValue - 7);
-            scene.Claim("released", TestClock.Now);
-            scene.Claim("released", TestClock.Now, TriggerOutcomes.Released);
-            // Written by a process that started an hour before the live one: the live one reuses the id, it did not write the claim.
-            scene.Claim("reused", TestClock.Now.AddHours(-1), writerStartedAt: HexCost.Infrastructure.CurrentProcess.StartTimeOf(scene.Live)!.Value.AddHours(-1));
-            foreach (var version in new[] { "dead", "released", "reused" })
+            await scene.ClaimAsync("dead", "dead-owner", processId: int.MaxValue - 7);
+            // Today's HexCost took a live process id as a live claim: the owner's lease decides now.
+            await scene.ClaimAsync("live-process", "dead-owner", processId: Environment.ProcessId);
+            await scene.ClaimAsync("released", ClaimScene.LiveOwner);
+            await scene.ClaimAsync("released", ClaimScene.LiveOwner, TriggerOutcomes.Released);
+            foreach (var version in new[] { "dead", "live-process", "released" })
             {
                 var result = scene.Host.Run("Invoke-HexRun -ProjectId $args[0] -SourceVersion $args[1] -Verbose", scene.Project.Id, version).ThrowIfErrors();
                 Assert.DoesNotContain(result.Verbose, v => v.Contains("waiting for it"));
@@ -72,12 +72,13 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             Assert.Equal(3, scene.World.Stats.RunsCreated);
         }
 
-        /// <summary>A live process's fresh claim is waited for, and the run it then starts is taken instead of another.</summary>
+        /// <summary>A claim of an owner whose lease is live is waited for, even when it names this process's id (another host
+        /// can have the same process id), and the run it then starts is taken instead of another.</summary>
         [Fact]
         public async Task A_live_claim_is_waited_for_and_its_run_taken()
         {
             await using var scene = await ClaimScene.StartAsync();
-            scene.Claim("live", TestClock.Now);
+            await scene.ClaimAsync("live", ClaimScene.LiveOwner, processId: Environment.ProcessId);
             var (shell, handle) = scene.Host.Start("Invoke-HexRun -ProjectId $args[0] -SourceVersion live -Wait -Verbose", scene.Project.Id);
             using (shell)
             {
@@ -86,13 +87,13 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
                     await Task.Delay(10);
                 Assert.False(handle.IsCompleted, "Invoke-HexRun did not wait for the live claim");
 
-                // The claiming process starts its run and records it.
+                // The claiming owner starts its run and records it.
                 var run = scene.World.Workspace.AddRun(scene.Project.Id, "API", TestClock.Now, duration: TimeSpan.FromMilliseconds(100));
-                scene.Ledger.Append(new LedgerRecord
+                await LedgerFile.RecordAsync(scene.Directory, new LedgerRecord
                 {
                     Type = LedgerRecordTypes.Trigger, Outcome = TriggerOutcomes.Created, At = TestClock.Now, ProjectId = scene.Project.Id, RunId = run.RunId,
-                    CacheKey = scene.Key("live"), SourceVersion = "live", InputParameters = "{}", ProcessId = scene.Live.Id,
-                });
+                    CacheKey = scene.Key("live"), SourceVersion = "live", InputParameters = "{}",
+                }, ClaimScene.LiveOwner);
                 var output = await Task.Factory.FromAsync(handle, shell.EndInvoke);
                 Assert.Equal(run.RunId, output.Single().Prop<string>("RunId"));
                 Assert.Equal("COMPLETED", output.Single().Prop<string>("Status"));
@@ -100,37 +101,34 @@ Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ 
             }
         }
 
-        /// <summary>A connected runspace, its workspace's ledger, and another live process whose claims it can be shown.</summary>
-        private sealed record ClaimScene(HexWorld World, HexCost.Emulator.EmulatorProject Project, PsHost Host, HexLedger Ledger, Process Live) : IAsyncDisposable
+        /// <summary>A connected runspace, its workspace's folder, and an owner (another session, on any host) whose lease is live.</summary>
+        private sealed record ClaimScene(HexWorld World, HexCost.Emulator.EmulatorProject Project, PsHost Host, string Directory) : IAsyncDisposable
         {
+            public const string LiveOwner = "live-owner";
+
             public static async Task<ClaimScene> StartAsync()
             {
                 var world = await HexWorld.StartAsync();
                 var project = world.NewProject("Claimed");
                 var host = world.Connected();
                 host.Run("Get-HexProject | Out-Null").ThrowIfErrors();
-                var ledger = new HexLedger(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
-                var live = OperatingSystem.IsWindows()
-                    ? Process.Start(new ProcessStartInfo("ping", "-n 120 127.0.0.1") { UseShellExecute = false, RedirectStandardOutput = true })!
-                    : Process.Start(new ProcessStartInfo("sleep", "120") { UseShellExecute = false })!;
-                return new ClaimScene(world, project, host, ledger, live);
+                var directory = Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId);
+                using (var store = new HexCost.State.FileStateStore(directory, TestClock.Shared))
+                    await store.RenewOwnerAsync(LiveOwner, TimeSpan.FromMinutes(10), default);
+                return new ClaimScene(world, project, host, directory);
             }
 
             public string Key(string sourceVersion) => HexCost.Runs.InputCanonicalizer.CacheKey(Project.Id, "{}", sourceVersion, false, false);
 
-            /// <summary>The Intent a process (the live one unless told) writes for a source version before it triggers.</summary>
-            public void Claim(string sourceVersion, DateTimeOffset at, string? outcome = null, int? processId = null, DateTimeOffset? writerStartedAt = null) =>
-                Ledger.Append(new LedgerRecord
+            /// <summary>The Intent an owner writes for a source version before it triggers.</summary>
+            public Task ClaimAsync(string sourceVersion, string owner, string? outcome = null, int? processId = null) =>
+                LedgerFile.RecordAsync(Directory, new LedgerRecord
                 {
-                    Type = LedgerRecordTypes.Intent, Outcome = outcome, At = at, ProjectId = Project.Id, CacheKey = Key(sourceVersion),
-                    ProcessId = processId ?? Live.Id,
-                    ProcessStartedAt = writerStartedAt ?? (processId == null ? HexCost.Infrastructure.CurrentProcess.StartTimeOf(Live) : null),
-                });
+                    Type = LedgerRecordTypes.Intent, Outcome = outcome, At = TestClock.Now, ProjectId = Project.Id, CacheKey = Key(sourceVersion), ProcessId = processId,
+                }, owner);
 
             public async ValueTask DisposeAsync()
             {
-                Live.Kill();
-                Live.Dispose();
                 Host.Dispose();
                 await World.DisposeAsync();
             }

@@ -142,7 +142,7 @@ namespace HexCost.Tests.Module
             Assert.Equal(world.Workspace.RunsOf(project.Id).Single(r => r.RunTrigger == "API").RunId, run.Prop<string>("RunId"));
             Assert.Equal("COMPLETED", run.Prop<string>("Status"));
 
-            var ledger = new HexLedger(session.StatePath).ReadAll();
+            var ledger = LedgerFile.ReadAll(session.StatePath);
             Assert.Single(ledger, r => r.Type == LedgerRecordTypes.Trigger && r.Outcome == TriggerOutcomes.Unknown);
             Assert.Single(ledger, r => r.Type == LedgerRecordTypes.Adopt && r.RunId == run.Prop<string>("RunId"));
         }

@@ -131,7 +131,7 @@ namespace HexCost.Tests.Module
             host.Run("Invoke-HexRun -ProjectId $args[0] -Wait", project.Id).ThrowIfErrors();
             Assert.Equal(5, world.Stats.RunsCreated);
 
-            var ledger = new HexLedger(world.State.Path + "/workspaces/" + world.Workspace.OrgId).ReadAll();
+            var ledger = LedgerFile.ReadAll(world.State.Path + "/workspaces/" + world.Workspace.OrgId);
             Assert.Equal(1, ledger.Count(r => r.Type == LedgerRecordTypes.CacheHit));
             Assert.Equal(5, ledger.Count(r => r.Type == LedgerRecordTypes.Trigger));
             Assert.Equal(5, ledger.Count(r => r.Type == LedgerRecordTypes.Complete));

@@ -231,20 +231,20 @@ namespace HexCost.Tests.Reports
         /// <summary>A week of earlier runs through HexCost, written by "another process" into the same ledger.</summary>
         private static void SeedHistory(HexWorld world, string projectId, string failingId)
         {
-            var ledger = new HexLedger(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
+            var dir = Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId);
             var today = TestClock.Now.UtcDateTime.Date;
             for (var day = 1; day < 7; day++)
             {
                 var at = new DateTimeOffset(today.AddDays(-day).AddHours(9), TimeSpan.Zero);
                 for (var i = 0; i < 2 + day % 3; i++)
                 {
-                    ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Trigger, At = at.AddMinutes(i), ProjectId = projectId, RunId = $"seed-{day}-{i}", Outcome = TriggerOutcomes.Created });
-                    ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Complete, At = at.AddMinutes(i + 1), ProjectId = projectId, RunId = $"seed-{day}-{i}", Status = "COMPLETED" });
+                    LedgerFile.AppendRaw(dir, new LedgerRecord { Type = LedgerRecordTypes.Trigger, At = at.AddMinutes(i), ProjectId = projectId, RunId = $"seed-{day}-{i}", Outcome = TriggerOutcomes.Created });
+                    LedgerFile.AppendRaw(dir, new LedgerRecord { Type = LedgerRecordTypes.Complete, At = at.AddMinutes(i + 1), ProjectId = projectId, RunId = $"seed-{day}-{i}", Status = "COMPLETED" });
                 }
                 for (var i = 0; i < day % 4; i++)
-                    ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.CacheHit, At = at.AddHours(1).AddMinutes(i), ProjectId = projectId });
+                    LedgerFile.AppendRaw(dir, new LedgerRecord { Type = LedgerRecordTypes.CacheHit, At = at.AddHours(1).AddMinutes(i), ProjectId = projectId });
                 if (day % 3 == 0)
-                    ledger.Append(new LedgerRecord { Type = LedgerRecordTypes.Complete, At = at.AddHours(2), ProjectId = failingId, RunId = $"seed-fail-{day}", Status = "KILLED" });
+                    LedgerFile.AppendRaw(dir, new LedgerRecord { Type = LedgerRecordTypes.Complete, At = at.AddHours(2), ProjectId = failingId, RunId = $"seed-fail-{day}", Status = "KILLED" });
             }
         }
 
