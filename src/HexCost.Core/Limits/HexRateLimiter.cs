@@ -148,7 +148,8 @@ namespace HexCost.Limits
                         }
                         if (announced != null)
                             sink.Progress(new HexProgress(ProgressIds.RateLimitWait, "Waiting for a Hex rate-limit permit", "Permit granted", completed: true));
-                        return new RatePermit(this, store, id, windows, now - started);
+                        // Time spent waiting for a slot, not the store's own round trip.
+                        return new RatePermit(this, store, id, windows, announced == null ? TimeSpan.Zero : now - started);
                     }
 
                     // The store's clock decides when; the wait is that span on ours.
