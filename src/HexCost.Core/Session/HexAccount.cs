@@ -103,7 +103,7 @@ namespace HexCost.Session
             var view = await Store.ReadAsync(new[] { entryKey }, cancellationToken).ConfigureAwait(false);
             var completed = LedgerIndex.Parse<CacheEntry>(view[entryKey].Value)?.Completed;
             if (completed == null) return null;
-            if (RunOptions.CacheTimeToLive is TimeSpan ttl && completed.At + ttl <= view.Now) return null;
+            if (RunOptions.CacheTimeToLive is TimeSpan ttl && completed.At + ttl <= Time.GetUtcNow()) return null;
             var run = RunFromRecord(completed);
             using (var entry = Cache.CreateEntry(cacheKey))
             {
