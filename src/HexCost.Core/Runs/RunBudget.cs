@@ -43,7 +43,7 @@ namespace HexCost.Runs
             var decision = await account.Store.ReserveRunAsync(new BudgetRequest
             {
                 ReservationId = id, Owner = account.State.Owner, ProjectId = projectId, Window = Window,
-                WeeklyLimit = policy.WeeklyRunBudget, ProjectLimit = policy.MaxRunsPerProjectPerWeek, Force = ignoreRunBudget,
+                WeeklyLimit = policy.WeeklyRunBudget, ProjectLimit = policy.MaxRunsPerProjectPerWeek, Force = ignoreRunBudget, Now = account.Time.GetUtcNow(),
             }, cancellationToken).ConfigureAwait(false);
 
             string? refusal = null;

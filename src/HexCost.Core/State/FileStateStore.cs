@@ -244,8 +244,9 @@ namespace HexCost.State
                 var live = LiveOwners(LoadOwners(), now);
                 var budget = LoadBudget();
                 budget.Reservations.RemoveAll(r => r.Id == request.ReservationId || !live.Contains(r.Owner));
-                budget.Runs.RemoveAll(r => r.At < (now - BudgetRetention).UtcTicks);
-                var since = (now - request.Window).UtcTicks;
+                var reckoned = request.Now ?? now;
+                budget.Runs.RemoveAll(r => r.At < (reckoned - BudgetRetention).UtcTicks);
+                var since = (reckoned - request.Window).UtcTicks;
                 int total = 0, project = 0;
                 foreach (var run in budget.Runs)
                 {

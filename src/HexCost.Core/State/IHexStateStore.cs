@@ -247,6 +247,10 @@ namespace HexCost.State
         public int? ProjectLimit { get; set; }
         /// <summary>Reserve even over a limit (-IgnoreRunBudget).</summary>
         public bool Force { get; set; }
+        /// <summary>Now on the records' clock (their At, and BudgetEntry.At): the budget window is reckoned on it, so runs are
+        /// counted by when their records say they started; null = the store's clock. Leases and permits always use the
+        /// store's clock.</summary>
+        public DateTimeOffset? Now { get; set; }
     }
 
     public sealed class BudgetDecision

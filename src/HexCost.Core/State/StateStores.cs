@@ -42,10 +42,6 @@ namespace HexCost.State
                 foreach (var record in page.Records)
                 {
                     count++;
-                    foreach (var key in LedgerIndex.KeysOf(record).Concat(LedgerIndex.RelatedKeys(values, record)))
-                    {
-                        if (!values.ContainsKey(key)) values[key] = null;
-                    }
                     LedgerIndex.Apply(values, record, runs);
                 }
                 if (page.Records.Count == 0 || page.Next == cursor) break;

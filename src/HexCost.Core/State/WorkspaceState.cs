@@ -55,33 +55,64 @@ namespace HexCost.State
                 var (result, record) = decide(view);
                 if (record == null) return result;
                 Stamp(record);
-
-                var touched = new HashSet<string>(LedgerIndex.KeysOf(record), StringComparer.Ordinal);
-                touched.ExceptWith(view.Entries.Keys);
-                if (touched.Count > 0) view = Merge(view, await Store.ReadAsync(touched, cancellationToken).ConfigureAwait(false));
-                var values = view.Entries.ToDictionary(e => e.Key, e => e.Value.Value, StringComparer.Ordinal);
-                var related = LedgerIndex.RelatedKeys(values, record).Where(k => !view.Entries.ContainsKey(k)).ToList();
-                if (related.Count > 0)
-                {
-                    view = Merge(view, await Store.ReadAsync(related, cancellationToken).ConfigureAwait(false));
-                    values = view.Entries.ToDictionary(e => e.Key, e => e.Value.Value, StringComparer.Ordinal);
-                }
-
-                var before = new Dictionary<string, string?>(values, StringComparer.Ordinal);
-                var commit = new StoreCommit { EndReservation = endReservation };
-                LedgerIndex.Apply(values, record, commit.BudgetAdds);
-                commit.Records.Add(record);
-                foreach (var entry in view.Entries.Values) commit.Expect.Add(new KeyValuePair<string, long>(entry.Key, entry.Version));
-                foreach (var pair in values)
-                {
-                    if (!before.TryGetValue(pair.Key, out var old) || !string.Equals(old, pair.Value, StringComparison.Ordinal))
-                        commit.Writes.Add(new KeyValuePair<string, string?>(pair.Key, pair.Value));
-                }
-                var committed = await Store.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
-                if (committed.Committed) return result;
+                var entries = await ReadTouchedAsync(Store, view.Entries, new[] { record }, cancellationToken).ConfigureAwait(false);
+                var commit = CommitOf(entries, new[] { record });
+                commit.EndReservation = endReservation;
+                if ((await Store.CommitAsync(commit, cancellationToken).ConfigureAwait(false)).Committed) return result;
                 record.Id = null;
                 if (attempt >= 1000) throw new StateStoreBusyException($"The state at {Store.Location} changed under 1000 decisions in a row; another process may be looping.");
             }
+        }
+
+        /// <summary>The entries <paramref name="read"/> plus every other entry <paramref name="records"/> change, applied in
+        /// order (a completion can change the cache entry of its run, which only the run's entry names), read from the store.</summary>
+        internal static async Task<Dictionary<string, StoreEntry>> ReadTouchedAsync(IHexStateStore store, IReadOnlyDictionary<string, StoreEntry> read,
+            IReadOnlyList<LedgerRecord> records, CancellationToken cancellationToken)
+        {
+            var entries = new Dictionary<string, StoreEntry>(StringComparer.Ordinal);
+            foreach (var pair in read) entries[pair.Key] = pair.Value;
+            var missing = new HashSet<string>(records.SelectMany(LedgerIndex.KeysOf).Where(k => !entries.ContainsKey(k)), StringComparer.Ordinal);
+            while (true)
+            {
+                if (missing.Count > 0)
+                {
+                    var more = await store.ReadAsync(missing, cancellationToken).ConfigureAwait(false);
+                    foreach (var key in missing) entries[key] = more[key];
+                }
+                var trial = entries.ToDictionary(e => e.Key, e => e.Value.Value, StringComparer.Ordinal);
+                missing.Clear();
+                foreach (var record in records)
+                {
+                    foreach (var key in LedgerIndex.RelatedKeys(trial, record).Where(k => !trial.ContainsKey(k)))
+                    {
+                        missing.Add(key);
+                        trial[key] = null;
+                    }
+                    LedgerIndex.Apply(trial, record, new List<BudgetEntry>());
+                }
+                if (missing.Count == 0) return entries;
+            }
+        }
+
+        /// <summary>The commit that appends <paramref name="records"/> with the index changes they make to <paramref name="entries"/>
+        /// (which hold every entry they touch): valid only while none of those entries moved on.</summary>
+        internal static StoreCommit CommitOf(IReadOnlyDictionary<string, StoreEntry> entries, IReadOnlyList<LedgerRecord> records)
+        {
+            var values = entries.ToDictionary(e => e.Key, e => e.Value.Value, StringComparer.Ordinal);
+            var before = new Dictionary<string, string?>(values, StringComparer.Ordinal);
+            var commit = new StoreCommit();
+            foreach (var record in records)
+            {
+                LedgerIndex.Apply(values, record, commit.BudgetAdds);
+                commit.Records.Add(record);
+            }
+            foreach (var entry in entries.Values) commit.Expect.Add(new KeyValuePair<string, long>(entry.Key, entry.Version));
+            foreach (var pair in values)
+            {
+                if (!before.TryGetValue(pair.Key, out var old) || !string.Equals(old, pair.Value, StringComparison.Ordinal))
+                    commit.Writes.Add(new KeyValuePair<string, string?>(pair.Key, pair.Value));
+            }
+            return commit;
         }
 
         /// <summary>Every record from the first, in store order, read with a cursor of its own (no one else's moves).</summary>
@@ -113,14 +144,6 @@ namespace HexCost.State
             record.User ??= User;
             record.Owner ??= Owner;
             record.ProcessId ??= Infrastructure.CurrentProcess.Id;
-        }
-
-        private static StoreView Merge(StoreView first, StoreView more)
-        {
-            var entries = new Dictionary<string, StoreEntry>(StringComparer.Ordinal);
-            foreach (var pair in first.Entries) entries[pair.Key] = pair.Value;
-            foreach (var pair in more.Entries) entries[pair.Key] = pair.Value;
-            return new StoreView(first.Now, entries, first.LiveOwners);
         }
     }
 }
