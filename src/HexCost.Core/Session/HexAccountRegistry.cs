@@ -238,7 +238,7 @@ namespace HexCost.Session
                     "Hex's /users/me answer has no org id, so HexCost cannot tell which workspace this token belongs to. Check -BaseUri points at Hex's API.");
                 try
                 {
-                    store = await StateStores.OpenAsync(stateRoot, orgId, options.Time, sink, cancellationToken).ConfigureAwait(false);
+                    store = await StateStores.OpenAsync(new StateStoreOptions { StateRoot = stateRoot }, orgId, options.Time, sink, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                 {

@@ -8,15 +8,22 @@ using HexCost.Ledger;
 
 namespace HexCost.State
 {
+    /// <summary>Where a workspace's state is kept: a folder (the file store, the default), or a shared server.</summary>
+    public sealed class StateStoreOptions
+    {
+        /// <summary>The state root (full path): the file store keeps each workspace in a folder under it.</summary>
+        public string StateRoot { get; set; } = "";
+    }
+
     /// <summary>Opens a workspace's state store: the one place that knows which store a configuration means.</summary>
     public static class StateStores
     {
-        /// <summary>The file store in the workspace's folder under <paramref name="stateRoot"/>. A folder that holds only a
-        /// ledger written before the state engine (HexCost 0.1) is migrated first: its index is built from every record, so
-        /// idempotency keys, cached runs and the week's run budget carry over; nothing of the ledger is rewritten.</summary>
-        public static async Task<IHexStateStore> OpenAsync(string stateRoot, string orgId, TimeProvider time, IHexEventSink? sink, CancellationToken cancellationToken)
+        /// <summary>The workspace's store. The file store (the workspace's folder under the state root): a folder that holds
+        /// only a ledger written before the state engine (HexCost 0.1) is migrated first: its index is built from every record,
+        /// so idempotency keys, cached runs and the week's run budget carry over; nothing of the ledger is rewritten.</summary>
+        public static async Task<IHexStateStore> OpenAsync(StateStoreOptions options, string orgId, TimeProvider time, IHexEventSink? sink, CancellationToken cancellationToken)
         {
-            var store = new FileStateStore(StateFiles.WorkspaceDirectory(stateRoot, orgId), time);
+            var store = new FileStateStore(StateFiles.WorkspaceDirectory(options.StateRoot, orgId), time);
             try
             {
                 if (store.HasLegacyLedgerOnly) await MigrateAsync(store, sink, cancellationToken).ConfigureAwait(false);
