@@ -131,7 +131,10 @@ namespace HexCost.Api
 
         /// <summary>POST RunProject. Retries only where Hex created no run (429, 503, a connection never made). Any other
         /// failure after sending throws <see cref="HexTriggerOutcomeUnknownException"/>: the caller must look before re-sending.</summary>
-        public async Task<RunCreated> TriggerRunAsync(string projectId, RunProjectBody body, IHexEventSink? sink, CancellationToken ct, CallStats? stats = null)
+        /// <param name="beforeSend">Runs after the rate permit is taken, right before each send: it may refuse (throw) when
+        /// the caller's claim to send no longer holds.</param>
+        public async Task<RunCreated> TriggerRunAsync(string projectId, RunProjectBody body, IHexEventSink? sink, CancellationToken ct, CallStats? stats = null,
+            Func<CancellationToken, Task>? beforeSend = null)
         {
             var json = JsonSerializer.Serialize(body, HexJson.Options);
             var path = "projects/" + Escape(projectId) + "/runs";
@@ -143,7 +146,7 @@ namespace HexCost.Api
                 {
                     sentAt = _time.GetUtcNow();
                     return new HttpRequestMessage(HttpMethod.Post, Url(path)) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-                }, sink, ct, stats).ConfigureAwait(false);
+                }, sink, ct, stats, beforeSend).ConfigureAwait(false);
             }
             catch (HexConnectionException lost) when (lost.Failure.RequestMayHaveArrived)
             {
@@ -197,7 +200,7 @@ namespace HexCost.Api
         }
 
         private async Task<HttpResponseMessage> SendAsync(RequestKind kind, ResiliencePipeline<HttpResponseMessage> pipeline,
-            Func<HttpRequestMessage> build, IHexEventSink? sink, CancellationToken ct, CallStats? stats)
+            Func<HttpRequestMessage> build, IHexEventSink? sink, CancellationToken ct, CallStats? stats, Func<CancellationToken, Task>? beforeSend = null)
         {
             sink ??= NullEventSink.Instance;
             stats ??= new CallStats();
@@ -214,6 +217,7 @@ namespace HexCost.Api
                     stats.AddAttempt();
                     using var permit = await _limiter.AcquireAsync(kind, sink, ctx.CancellationToken, deadline).ConfigureAwait(false);
                     stats.AddThrottled(permit.Waited);
+                    if (beforeSend != null) await beforeSend(ctx.CancellationToken).ConfigureAwait(false);
                     using var request = build();
                     var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ctx.CancellationToken).ConfigureAwait(false);
                     sink.Verbose($"{request.Method} {PathOf(request)} -> {(int)response.StatusCode}");

@@ -64,9 +64,16 @@ namespace HexCost.Runs
                             return await RunWaiter.AwaitCompletionAsync(account, adopted, null, wait, sink, cancellationToken).ConfigureAwait(false);
                         default:
                             HexRun run;
+                            var claim = new RunTrigger.Claim(entryKey, json => LedgerIndex.Parse<LedgerRecord>(json)?.Owner);
                             try
                             {
-                                run = await RunTrigger.TriggerAsync(account, request, canonical, null, requestedAt, sink, cancellationToken).ConfigureAwait(false);
+                                run = await RunTrigger.TriggerAsync(account, request, canonical, null, requestedAt, sink, cancellationToken, claim).ConfigureAwait(false);
+                            }
+                            catch (ClaimLostException lost)
+                            {
+                                sink.Verbose(lost.Message + $" Looking at idempotency key '{idempotencyKey}' again.");
+                                searched = false;
+                                continue;
                             }
                             catch
                             {

@@ -133,9 +133,15 @@ namespace HexCost.Runs
                         await Clock.Delay(account.Time, ClaimPollInterval, cancellationToken).ConfigureAwait(false);
                         continue;
                     default:
+                        var claim = new RunTrigger.Claim(entryKey, json => LedgerIndex.Parse<CacheEntry>(json)?.Claim?.Owner);
                         try
                         {
-                            return await RunTrigger.TriggerAsync(account, request, canonical, key, requestedAt, sink, cancellationToken).ConfigureAwait(false);
+                            return await RunTrigger.TriggerAsync(account, request, canonical, key, requestedAt, sink, cancellationToken, claim).ConfigureAwait(false);
+                        }
+                        catch (ClaimLostException lost)
+                        {
+                            sink.Verbose(lost.Message + " Looking at the cache key again.");
+                            continue;
                         }
                         catch
                         {

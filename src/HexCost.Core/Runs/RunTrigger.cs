@@ -20,8 +20,11 @@ namespace HexCost.Runs
     /// </summary>
     internal static class RunTrigger
     {
+        /// <param name="claim">The claim this trigger is sent under (an Intent in an index entry), checked right before each
+        /// send: when another owner took the key over meanwhile (this owner's lease lapsed), nothing is sent
+        /// (<see cref="ClaimLostException"/>).</param>
         public static async Task<HexRun> TriggerAsync(HexAccount account, RunRequest request, string canonical, string? key,
-            DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken)
+            DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken, Claim? claim = null)
         {
             var body = new RunProjectBody
             {
@@ -40,7 +43,7 @@ namespace HexCost.Runs
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    var run = await SendAsync(account, request, body, canonical, key, requestedAt, reservation, sink, cancellationToken).ConfigureAwait(false);
+                    var run = await SendAsync(account, request, body, canonical, key, requestedAt, reservation, claim, sink, cancellationToken).ConfigureAwait(false);
                     ended = true;
                     return run;
                 }
@@ -58,8 +61,9 @@ namespace HexCost.Runs
         }
 
         private static async Task<HexRun> SendAsync(HexAccount account, RunRequest request, RunProjectBody body, string canonical, string? key,
-            DateTimeOffset requestedAt, RunBudget.Reservation? reservation, IHexEventSink sink, CancellationToken cancellationToken)
+            DateTimeOffset requestedAt, RunBudget.Reservation? reservation, Claim? claim, IHexEventSink sink, CancellationToken cancellationToken)
         {
+            Func<CancellationToken, Task>? fence = claim == null ? null : ct => claim.CheckAsync(account, ct);
             var attempts = 0;
             var throttled = TimeSpan.Zero;
             var maxSends = Math.Max(1, account.RunOptions.MaxTriggerSends);
@@ -68,7 +72,7 @@ namespace HexCost.Runs
                 var stats = new CallStats();
                 try
                 {
-                    var created = await account.Client.TriggerRunAsync(request.ProjectId, body, sink, cancellationToken, stats).ConfigureAwait(false);
+                    var created = await account.Client.TriggerRunAsync(request.ProjectId, body, sink, cancellationToken, stats, fence).ConfigureAwait(false);
                     attempts += stats.Attempts;
                     throttled += stats.Throttled;
                     var run = new HexRun
@@ -185,6 +189,28 @@ namespace HexCost.Runs
                 }
             }
             return null;
+        }
+
+        /// <summary>A key this owner claimed: still held by this owner right before a send (its Intent, or its own record of a
+        /// trigger whose answer was lost), or lost to another owner.</summary>
+        public sealed class Claim
+        {
+            public Claim(string entryKey, Func<string?, string?> holderOf)
+            {
+                EntryKey = entryKey;
+                HolderOf = holderOf;
+            }
+
+            public string EntryKey { get; }
+            /// <summary>The owner holding the entry's claim, from the entry's value.</summary>
+            public Func<string?, string?> HolderOf { get; }
+
+            public async Task CheckAsync(HexAccount account, CancellationToken cancellationToken)
+            {
+                var view = await account.Store.ReadAsync(new[] { EntryKey }, cancellationToken).ConfigureAwait(false);
+                if (HolderOf(view[EntryKey].Value) != account.State.Owner)
+                    throw new ClaimLostException($"Another HexCost session took over {EntryKey.Replace("\n", " ")} while this one waited to send (its lease lapsed); nothing was sent.");
+            }
         }
 
         /// <param name="forced">The run budget refused this trigger and -IgnoreRunBudget overrode it.</param>

@@ -281,6 +281,14 @@ namespace HexCost.State
         public StateStoreBusyException(string message, Exception? inner = null) : base(HexErrorKind.StateBusy, message, inner) { }
     }
 
+    /// <summary>A claim this owner held (an idempotency or cache key) was taken over while it waited to send: its lease
+    /// lapsed (the store was unreachable or blocked for longer than the lease) and another owner claimed the key. Nothing
+    /// was sent; the caller decides again.</summary>
+    public sealed class ClaimLostException : StateStoreException
+    {
+        public ClaimLostException(string message) : base(message) { }
+    }
+
     /// <summary>The store cannot be reached at all: the message names the host and cause (HexStateStoreUnavailable).</summary>
     public sealed class StateStoreUnavailableException : StateStoreException
     {

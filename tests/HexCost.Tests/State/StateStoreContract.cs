@@ -253,7 +253,7 @@ namespace HexCost.Tests.State
             Assert.Equal("doomed", OwnerOf(before["claim:crash"]));
             Assert.True(before.Now < expires, "the test's view came after the lease ended; the host was too slow for this test");
             Assert.Contains("doomed", before.LiveOwners);
-            var record = Assert.Single((await ReadAllAsync(store)).Where(r => r.IdempotencyKey == "claim:crash"));
+            var record = Assert.Single(await ReadAllAsync(store), r => r.IdempotencyKey == "claim:crash");
             Assert.Equal("doomed", record.Note);
 
             await AdvanceAsync(store, expires - before.Now + TimeSpan.FromMilliseconds(1));
@@ -430,7 +430,7 @@ namespace HexCost.Tests.State
             var budget = await store.ReserveRunAsync(new BudgetRequest { ReservationId = "res-long", Owner = "long", ProjectId = "p" }, Ct);
             Assert.Equal(1, budget.Total);
             Assert.Equal(1, budget.Project);
-            Assert.Single((await ReadAllAsync(store)).Where(r => r.IdempotencyKey == "kept"));
+            Assert.Single(await ReadAllAsync(store), r => r.IdempotencyKey == "kept");
         }
 
         // ---- Documents --------------------------------------------------------------------------------------------
