@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -80,17 +81,25 @@ namespace HexCost.State
                 if (!string.IsNullOrEmpty(options.TrustedCertificateAuthorityPath)) config.TrustIssuer(options.TrustedCertificateAuthorityPath!);
             }
 
-            var connecting = ConnectionMultiplexer.ConnectAsync(config);
+            await ResolveAsync(endpoint, connectTimeout, cancellationToken).ConfigureAwait(false);
+            // The client's log, only searched for the cause of a failure (its exception does not say); never shown.
+            var logText = new StringWriter(CultureInfo.InvariantCulture);
+            var log = TextWriter.Synchronized(logText);
+            string Logged()
+            {
+                lock (log) return logText.ToString();
+            }
+            var connecting = ConnectionMultiplexer.ConnectAsync(config, log);
             ConnectionMultiplexer connection;
             try
             {
-                // The client's own timeout covers each attempt; this bounds DNS and TLS too.
+                // The client's own timeout covers each attempt; this bounds TLS too.
                 connection = await WithCancellation(connecting, connectTimeout + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException ex)
             {
                 _ = connecting.ContinueWith(t => t.Result.Dispose(), TaskContinuationOptions.OnlyOnRanToCompletion);
-                throw Unreachable(endpoint, $"no answer within {Seconds(connectTimeout)} s: a wrong host or port, or a firewall that drops the connection", ex);
+                throw Unreachable(endpoint, NoAnswer(endpoint, connectTimeout), ex);
             }
             catch (OperationCanceledException)
             {
@@ -99,12 +108,16 @@ namespace HexCost.State
             }
             catch (Exception ex) when (ex is RedisException || ex is SocketException || ex is AuthenticationException || ex is AggregateException)
             {
-                throw Unreachable(endpoint, CauseOf(ex, endpoint), ex);
+                var cause = CauseIn(Logged(), endpoint) ?? CauseOf(ex, endpoint)
+                            ?? await DiagnoseAsync(endpoint, connectTimeout, cancellationToken).ConfigureAwait(false)
+                            ?? "no connection could be made (a wrong host or port, a firewall, or a server that does not speak Redis" + (endpoint.Tls ? " over TLS" : "") + ")";
+                throw Unreachable(endpoint, cause, ex);
             }
 
             var store = new RedisStateStore(connection, endpoint, orgId, operationTimeout);
             try
             {
+                await store.CheckUserAsync(cancellationToken).ConfigureAwait(false);
                 await store.NowAsync(cancellationToken).ConfigureAwait(false);
                 return store;
             }
@@ -112,6 +125,42 @@ namespace HexCost.State
             {
                 store.Dispose();
                 throw;
+            }
+        }
+
+        /// <summary>A client whose AUTH failed can stay connected as the default user (when that one needs no password): with
+        /// credentials given, the server must say it is that user.</summary>
+        private async Task CheckUserAsync(CancellationToken cancellationToken)
+        {
+            if (_endpoint.User == null && _endpoint.Password == null) return;
+            string? who;
+            try
+            {
+                who = (string?)await CallAsync("check the user", db => db.ExecuteAsync("ACL", "WHOAMI"), cancellationToken).ConfigureAwait(false);
+            }
+            catch (StateStoreException ex) when (ex.InnerException is RedisServerException server)
+            {
+                if (IsAuthError(server.Message)) throw Unreachable(_endpoint, AuthFailed, ex);
+                return; // a server before ACLs (Redis 5), or a user that may not ask: AUTH either worked or the next call says NOAUTH
+            }
+            if (!string.Equals(who, _endpoint.User ?? "default", StringComparison.Ordinal)) throw Unreachable(_endpoint, AuthFailed, null);
+        }
+
+        private static async Task ResolveAsync(RedisEndpoint endpoint, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            if (System.Net.IPAddress.TryParse(endpoint.Host, out _)) return;
+            try
+            {
+                var addresses = await WithCancellation(System.Net.Dns.GetHostAddressesAsync(endpoint.Host), timeout, cancellationToken).ConfigureAwait(false);
+                if (addresses.Length == 0) throw Unreachable(endpoint, "the host name " + endpoint.Host + " does not resolve (DNS)", null);
+            }
+            catch (TimeoutException ex)
+            {
+                throw Unreachable(endpoint, "the host name " + endpoint.Host + " did not resolve within " + Seconds(timeout) + " s (DNS)", ex);
+            }
+            catch (SocketException ex)
+            {
+                throw Unreachable(endpoint, "the host name " + endpoint.Host + " does not resolve (DNS: " + ex.SocketErrorCode + ")", ex);
             }
         }
 
@@ -415,6 +464,10 @@ namespace HexCost.State
                     throw new StateStoreBusyException(
                         $"The Redis state store at {_endpoint.HostPort} stayed busy for {Seconds(_operationTimeout)} s ({ex.Message}) when HexCost tried to {what}. Try again when it has finished.", ex);
                 }
+                catch (RedisServerException ex) when (IsAuthError(ex.Message))
+                {
+                    throw Unreachable(_endpoint, AuthFailed, ex);
+                }
                 catch (RedisServerException ex)
                 {
                     throw new StateStoreException(ServerError(ex, what), ex);
@@ -428,7 +481,7 @@ namespace HexCost.State
                 catch (Exception ex) when (ex is RedisConnectionException || ex is RedisTimeoutException || ex is SocketException)
                 {
                     throw new StateStoreUnavailableException(
-                        $"The Redis state store at {_endpoint.HostPort} went away when HexCost tried to {what} ({CauseOf(ex, _endpoint)}). "
+                        $"The Redis state store at {_endpoint.HostPort} went away when HexCost tried to {what} ({CauseOf(ex, _endpoint) ?? "the connection is down"}). "
                         + "HexCost stopped here: there is no fallback to a local file, and a step in flight may or may not have been applied. Run the command again once Redis is back.", ex);
                 }
             }
@@ -474,48 +527,110 @@ namespace HexCost.State
 
         // ---- Connection failures --------------------------------------------------------------------------------------
 
-        private static StateStoreUnavailableException Unreachable(RedisEndpoint endpoint, string cause, Exception inner) =>
+        private const string AuthFailed = "the server refused the user name or password (check the credential and the ACL user)";
+
+        private static bool IsAuthError(string message) =>
+            message.StartsWith("WRONGPASS", StringComparison.Ordinal) || message.StartsWith("NOAUTH", StringComparison.Ordinal)
+            || message.IndexOf("invalid username-password", StringComparison.OrdinalIgnoreCase) >= 0;
+
+        private static string NoAnswer(RedisEndpoint endpoint, TimeSpan timeout) =>
+            $"no answer within {Seconds(timeout)} s (a wrong host or port, a firewall that drops the connection, or a server that does not speak Redis{(endpoint.Tls ? " over TLS" : "")})";
+
+        /// <summary>The cause a failed connection's log names, if it names one.</summary>
+        private static string? CauseIn(string log, RedisEndpoint endpoint)
+        {
+            if (endpoint.Tls && (log.IndexOf("AuthenticationException", StringComparison.Ordinal) >= 0 || log.IndexOf("certificate", StringComparison.OrdinalIgnoreCase) >= 0
+                                 || log.IndexOf("SSL", StringComparison.Ordinal) >= 0))
+                return TlsFailed(endpoint);
+            if (log.IndexOf("WRONGPASS", StringComparison.Ordinal) >= 0 || log.IndexOf("NOAUTH", StringComparison.Ordinal) >= 0
+                || (!endpoint.Tls && log.IndexOf("AuthenticationFailure", StringComparison.Ordinal) >= 0))
+                return AuthFailed;
+            if (log.IndexOf("Connection refused", StringComparison.OrdinalIgnoreCase) >= 0 || log.IndexOf("ConnectionRefused", StringComparison.Ordinal) >= 0)
+                return Refused;
+            return null;
+        }
+
+        private const string Refused = "the connection was refused (nothing listens on that port, or a firewall rejects it)";
+
+        private static string TlsFailed(RedisEndpoint endpoint) =>
+            "the TLS handshake failed (the server's certificate is not trusted or does not name " + endpoint.Host + ", or the server does not speak TLS)";
+
+        private static StateStoreUnavailableException Unreachable(RedisEndpoint endpoint, string cause, Exception? inner) =>
             new StateStoreUnavailableException(
                 $"HexCost could not reach the Redis state store at {endpoint.HostPort}: {cause}. There is no fallback to a local file: "
                 + "fix the connection (or the credentials), or open the session without the Redis store.", inner);
 
-        private static string CauseOf(Exception ex, RedisEndpoint endpoint)
+        /// <summary>The client does not always say why it could not connect: a plain TCP connection (and TLS handshake) says.</summary>
+        private static async Task<string?> DiagnoseAsync(RedisEndpoint endpoint, TimeSpan timeout, CancellationToken cancellationToken)
         {
-            var failure = (ex as RedisConnectionException)?.FailureType;
+            using var client = new TcpClient();
+            try
+            {
+                await WithCancellation(client.ConnectAsync(endpoint.Host, endpoint.Port).ContinueWith(t =>
+                {
+                    t.GetAwaiter().GetResult();
+                    return true;
+                }, TaskScheduler.Default), timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return NoAnswer(endpoint, timeout);
+            }
+            catch (SocketException ex)
+            {
+                return CauseOf(ex, endpoint);
+            }
+            if (!endpoint.Tls) return null;
+            var errors = System.Net.Security.SslPolicyErrors.None;
+            using var tls = new System.Net.Security.SslStream(client.GetStream(), false, (_, _, _, e) =>
+            {
+                errors = e;
+                return true;
+            });
+            try
+            {
+                await WithCancellation(tls.AuthenticateAsClientAsync(endpoint.Host).ContinueWith(t =>
+                {
+                    t.GetAwaiter().GetResult();
+                    return true;
+                }, TaskScheduler.Default), timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException || ex is AuthenticationException || ex is TimeoutException)
+            {
+                return "the TLS handshake failed (does the server speak TLS on that port?)";
+            }
+            if ((errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+                return "the TLS handshake failed: the server's certificate does not name " + endpoint.Host;
+            if ((errors & System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+                return "the TLS handshake failed: the server's certificate is not trusted (give the certificate of the authority that issued it)";
+            return null;
+        }
+
+        private static string? CauseOf(Exception ex, RedisEndpoint endpoint)
+        {
             for (var e = ex; e != null; e = e.InnerException)
             {
-                if (e is RedisConnectionException rce && rce.FailureType == ConnectionFailureType.AuthenticationFailure) failure = rce.FailureType;
-                if (e is AuthenticationException)
-                    return "the TLS handshake failed (the server's certificate is not trusted or does not name " + endpoint.Host + ", or the server does not speak TLS)";
+                if (e is RedisConnectionException rce && rce.FailureType == ConnectionFailureType.AuthenticationFailure && !endpoint.Tls) return AuthFailed;
+                if (e is AuthenticationException) return TlsFailed(endpoint);
                 if (e is SocketException socket)
                 {
                     switch (socket.SocketErrorCode)
                     {
-                        case SocketError.ConnectionRefused: return "the connection was refused (nothing listens on that port, or a firewall rejects it)";
+                        case SocketError.ConnectionRefused: return Refused;
                         case SocketError.HostNotFound:
                         case SocketError.TryAgain:
                         case SocketError.NoData: return "the host name " + endpoint.Host + " does not resolve (DNS)";
                         case SocketError.TimedOut: return "no answer (a wrong host, or a firewall that drops the connection)";
                         case SocketError.NetworkUnreachable:
                         case SocketError.HostUnreachable: return "the network cannot reach that host";
+                        case SocketError.ConnectionReset: return "the server closed the connection";
                     }
                 }
             }
             var text = Flatten(ex);
-            if (failure == ConnectionFailureType.AuthenticationFailure || text.IndexOf("WRONGPASS", StringComparison.OrdinalIgnoreCase) >= 0
-                || text.IndexOf("NOAUTH", StringComparison.OrdinalIgnoreCase) >= 0 || text.IndexOf("invalid username-password", StringComparison.OrdinalIgnoreCase) >= 0)
-                return "the server refused the user name or password (check the credential and the ACL user)";
-            if (text.IndexOf("No such host", StringComparison.OrdinalIgnoreCase) >= 0 || text.IndexOf("Name or service not known", StringComparison.OrdinalIgnoreCase) >= 0
-                || text.IndexOf("Resource temporarily unavailable", StringComparison.OrdinalIgnoreCase) >= 0)
-                return "the host name " + endpoint.Host + " does not resolve (DNS)";
-            if (text.IndexOf("refused", StringComparison.OrdinalIgnoreCase) >= 0)
-                return "the connection was refused (nothing listens on that port, or a firewall rejects it)";
-            if (endpoint.Tls && (text.IndexOf("SSL", StringComparison.OrdinalIgnoreCase) >= 0 || text.IndexOf("TLS", StringComparison.OrdinalIgnoreCase) >= 0
-                                 || text.IndexOf("certificate", StringComparison.OrdinalIgnoreCase) >= 0))
-                return "the TLS handshake failed (the server's certificate is not trusted or does not name " + endpoint.Host + ", or the server does not speak TLS)";
-            if (failure == ConnectionFailureType.UnableToConnect || failure == ConnectionFailureType.UnableToResolvePhysicalConnection)
-                return "no connection could be made (a wrong host or port, a firewall, or a server that does not speak Redis" + (endpoint.Tls ? " over TLS" : "") + ")";
-            return failure != null ? "the connection failed (" + failure + ")" : "the connection failed";
+            if (text.IndexOf("WRONGPASS", StringComparison.Ordinal) >= 0 || text.IndexOf("NOAUTH", StringComparison.Ordinal) >= 0) return AuthFailed;
+            if (text.IndexOf("refused", StringComparison.OrdinalIgnoreCase) >= 0) return Refused;
+            return null;
         }
 
         private static string Flatten(Exception ex)

@@ -115,21 +115,32 @@ namespace HexCost.Tests.State
         }
 
         /// <summary>Runs one command on the server as its default user (ACL SETUSER, CONFIG SET).</summary>
-        public async Task<string> AdminAsync(params string[] command)
+        public async Task<string> AdminAsync(params string[] command) => (await AdminResultAsync(command)).ToString() ?? "";
+
+        public async Task<string[]> AdminListAsync(params string[] command) =>
+            ((StackExchange.Redis.RedisResult[])(await AdminResultAsync(command))!).Select(r => r.ToString() ?? "").ToArray();
+
+        private StackExchange.Redis.ConnectionMultiplexer? _admin;
+
+        private async Task<StackExchange.Redis.RedisResult> AdminResultAsync(string[] command)
         {
-            var options = new StackExchange.Redis.ConfigurationOptions
+            if (_admin == null)
             {
-                EndPoints = { { "127.0.0.1", Port } }, AllowAdmin = true, Ssl = Tls != null, SslHost = "127.0.0.1", AbortOnConnectFail = true,
-            };
-            if (Tls != null) options.TrustIssuer(Tls.Authority);
-            using var client = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
-            var result = await client.GetDatabase().ExecuteAsync(command[0], command.Skip(1).Cast<object>().ToArray());
-            return result.ToString() ?? "";
+                var options = new StackExchange.Redis.ConfigurationOptions
+                {
+                    EndPoints = { { "127.0.0.1", Port } }, AllowAdmin = true, Ssl = Tls != null, SslHost = "127.0.0.1", AbortOnConnectFail = true,
+                };
+                if (Tls != null) options.TrustIssuer(Tls.Authority);
+                _admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
+            }
+            return await _admin.GetDatabase().ExecuteAsync(command[0], command.Skip(1).Cast<object>().ToArray());
         }
 
         public void Dispose()
         {
             Kill();
+            _admin?.Close(allowCommandsToComplete: false);
+            _admin?.Dispose();
             _dir.Dispose();
         }
 
