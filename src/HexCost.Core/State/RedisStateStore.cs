@@ -81,6 +81,9 @@ namespace HexCost.State
                 if (!string.IsNullOrEmpty(options.TrustedCertificateAuthorityPath)) config.TrustIssuer(options.TrustedCertificateAuthorityPath!);
             }
 
+            // Resolving, connecting and finding the cause of a failure share one deadline: the timeout and a second's grace.
+            var deadline = DateTime.UtcNow + connectTimeout + TimeSpan.FromSeconds(1);
+            TimeSpan Left() => Max(deadline - DateTime.UtcNow, TimeSpan.FromMilliseconds(200));
             await ResolveAsync(endpoint, connectTimeout, cancellationToken).ConfigureAwait(false);
             // The client's log, only searched for the cause of a failure (its exception does not say); never shown.
             var logText = new StringWriter(CultureInfo.InvariantCulture);
@@ -94,7 +97,7 @@ namespace HexCost.State
             try
             {
                 // The client's own timeout covers each attempt; this bounds TLS too.
-                connection = await WithCancellation(connecting, connectTimeout + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                connection = await WithCancellation(connecting, Left(), cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException ex)
             {
@@ -109,7 +112,7 @@ namespace HexCost.State
             catch (Exception ex) when (ex is RedisException || ex is SocketException || ex is AuthenticationException || ex is AggregateException)
             {
                 var cause = CauseIn(Logged(), endpoint) ?? CauseOf(ex, endpoint)
-                            ?? await DiagnoseAsync(endpoint, connectTimeout, cancellationToken).ConfigureAwait(false)
+                            ?? await DiagnoseAsync(endpoint, connectTimeout, Left(), cancellationToken).ConfigureAwait(false)
                             ?? "no connection could be made (a wrong host or port, a firewall, or a server that does not speak Redis" + (endpoint.Tls ? " over TLS" : "") + ")";
                 throw Unreachable(endpoint, cause, ex);
             }
@@ -561,7 +564,7 @@ namespace HexCost.State
                 + "fix the connection (or the credentials), or open the session without the Redis store.", inner);
 
         /// <summary>The client does not always say why it could not connect: a plain TCP connection (and TLS handshake) says.</summary>
-        private static async Task<string?> DiagnoseAsync(RedisEndpoint endpoint, TimeSpan timeout, CancellationToken cancellationToken)
+        private static async Task<string?> DiagnoseAsync(RedisEndpoint endpoint, TimeSpan connectTimeout, TimeSpan timeout, CancellationToken cancellationToken)
         {
             using var client = new TcpClient();
             try
@@ -574,7 +577,7 @@ namespace HexCost.State
             }
             catch (TimeoutException)
             {
-                return NoAnswer(endpoint, timeout);
+                return NoAnswer(endpoint, connectTimeout);
             }
             catch (SocketException ex)
             {
@@ -694,6 +697,8 @@ namespace HexCost.State
         private static long MicrosUp(DateTimeOffset instant) => (instant.UtcTicks - UnixEpochTicks + 9) / 10;
 
         private static DateTimeOffset Instant(long micros) => new DateTimeOffset(UnixEpochTicks + micros * 10, TimeSpan.Zero);
+
+        private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
         private static int Milliseconds(TimeSpan span) => (int)Math.Min(int.MaxValue, Math.Max(1, Math.Ceiling(span.TotalMilliseconds)));
 

@@ -61,7 +61,7 @@ namespace HexCost.Tests.State
             var clock = Stopwatch.StartNew();
             var ex = await Assert.ThrowsAsync<StateStoreUnavailableException>(() =>
                 RedisStateStore.ConnectAsync(new RedisStoreOptions("redis://127.0.0.1:" + port) { ConnectTimeout = TimeSpan.FromSeconds(2) }, "ws", Ct));
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2 + 1 + 3), $"took {clock.Elapsed}"); // the timeout, its grace, slack for a loaded machine
             Assert.Equal(HexErrorKind.StateStoreUnavailable, ex.Kind);
             Assert.Contains("127.0.0.1:" + port, ex.Message);
             Assert.Contains("refused", ex.Message);
@@ -79,7 +79,7 @@ namespace HexCost.Tests.State
                 var clock = Stopwatch.StartNew();
                 var ex = await Assert.ThrowsAsync<StateStoreUnavailableException>(() =>
                     RedisStateStore.ConnectAsync(new RedisStoreOptions("redis://127.0.0.1:" + port) { ConnectTimeout = TimeSpan.FromSeconds(1) }, "ws", Ct));
-                Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(4));
+                Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1 + 1 + 3));
                 Assert.Contains("127.0.0.1:" + port, ex.Message);
                 Assert.Contains("no fallback to a local file", ex.Message);
             }
