@@ -70,7 +70,8 @@ foreach (var error in ps.Streams.Error) Console.WriteLine($"error {error.FullyQu
 foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies().Where(a => !a.IsDynamic).OrderBy(a => a.GetName().Name))
 {
     var name = assembly.GetName();
-    if (name.Name is "Polly.Core" or "Microsoft.Extensions.Caching.Memory" or "System.Threading.RateLimiting" or "System.Text.Json" or "Microsoft.Bcl.AsyncInterfaces" or "HexCost.Core")
+    if (name.Name is "Polly.Core" or "Microsoft.Extensions.Caching.Memory" or "System.Threading.RateLimiting" or "System.Text.Json" or "Microsoft.Bcl.AsyncInterfaces" or "HexCost.Core"
+        or "StackExchange.Redis" or "RESPite" or "System.IO.Pipelines" or "System.Diagnostics.DiagnosticSource" or "Microsoft.Extensions.Logging.Abstractions")
         Console.WriteLine($"loaded {name.Name} {name.Version} from {assembly.Location} into {System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(assembly)?.Name}");
 }
 return ps.HadErrors ? 1 : 0;

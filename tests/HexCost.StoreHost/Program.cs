@@ -162,7 +162,13 @@ internal static class StoreLocation
     public static IHexStateStore Open(string location)
     {
         if (location.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
-            throw new NotSupportedException("The Redis store is not implemented yet: " + location);
+        {
+            // redis://host:port[/db]?workspace=NAME: the workspace (org id) is the test's, so tests sharing a server never collide.
+            var query = location.IndexOf("?workspace=", StringComparison.Ordinal);
+            if (query < 0) throw new ArgumentException("a redis:// location needs ?workspace=NAME: " + location);
+            var options = new RedisStoreOptions(location.Substring(0, query));
+            return RedisStateStore.ConnectAsync(options, location.Substring(query + "?workspace=".Length), CancellationToken.None).GetAwaiter().GetResult();
+        }
         return new FileStateStore(location);
     }
 }

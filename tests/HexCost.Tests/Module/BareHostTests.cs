@@ -152,6 +152,48 @@ namespace HexCost.Tests.Module
                 Assert.Contains($"loaded Microsoft.Extensions.Caching.Memory 8.0.0.0 from {deps}{Path.DirectorySeparatorChar}Microsoft.Extensions.Caching.Memory.dll into HexCost", text);
             }
             if (host.EndsWith("Conflict")) Assert.Contains("loaded Microsoft.Extensions.Caching.Memory 6.0.0.0", text); // another module's older copy stays
+            Assert.DoesNotContain("loaded StackExchange.Redis", text); // only a Redis store loads the Redis client
+        }
+
+        /// <summary>A Redis state store opened from PowerShell 7's build in a host with only the engine: the Redis client and its
+        /// closure load only then, into HexCost's own context from deps/ (its System.Diagnostics.DiagnosticSource 10 is newer
+        /// than pwsh 7.4's .NET 8 has), and nothing from deps/ lands in the default context.</summary>
+        [Fact]
+        public async Task A_Redis_store_opens_in_a_host_with_only_the_engine_and_loads_the_Redis_client_only_then()
+        {
+            using var redis = new HexCost.Tests.State.RedisServer();
+            const string script = """
+                param($Manifest, $BaseUri, $Token, $StatePath)
+                $ErrorActionPreference = 'Stop'
+                function Loaded { @([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'StackExchange.Redis' }).Count }
+                Import-Module $Manifest
+                Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $StatePath -RateLimit @{ Read = '600/1m'; Request = '600/1m' } | Out-Null
+                "projects=$(@(Get-HexProject).Count -gt 0)"
+                $options = [HexCost.State.RedisStoreOptions]::new('__REDIS__')
+                "typesOnly=$([HexCost.State.RedisStateStore].FullName) loaded=$(Loaded)"
+                $none = [System.Threading.CancellationToken]::None
+                $store = [HexCost.State.RedisStateStore]::ConnectAsync($options, 'module-host', $none).GetAwaiter().GetResult()
+                $commit = [HexCost.State.StoreCommit]::new()
+                $commit.Writes.Add([System.Collections.Generic.KeyValuePair[string,string]]::new('k', '"v"'))
+                "committed=$($store.CommitAsync($commit, $none).GetAwaiter().GetResult().Committed)"
+                "read=$($store.ReadAsync([string[]]@('k'), $none).GetAwaiter().GetResult().Entries['k'].Value)"
+                "location=$($store.Location) warnings=$($store.DurabilityWarningsAsync($none).GetAwaiter().GetResult().Count) loaded=$(Loaded)"
+                $store.Dispose()
+                """;
+            using var scriptFile = new TempDir();
+            var scriptPath = Path.Combine(scriptFile.Path, "redis.ps1");
+            File.WriteAllText(scriptPath, script.Replace("__REDIS__", redis.Uri));
+            var (text, world) = await RunHostProcessAsync("HexCost.ModuleHost", Repo.Manifest, null, "--script", scriptPath);
+            await using var _ = world;
+            var deps = Path.Combine(Repo.ModuleBin("net8.0"), "deps") + Path.DirectorySeparatorChar;
+            foreach (var line in new[]
+                     {
+                         "projects=True", "typesOnly=HexCost.State.RedisStateStore loaded=0", "committed=True", "read=\"v\"", $"location={redis.Uri} warnings=0 loaded=1",
+                         $"loaded StackExchange.Redis 3.0.0.0 from {deps}StackExchange.Redis.dll into HexCost", $"loaded RESPite 3.0.0.0 from {deps}RESPite.dll into HexCost",
+                         $"loaded System.IO.Pipelines 10.0.0.0 from {deps}System.IO.Pipelines.dll into HexCost",
+                     })
+                Assert.True(text.Contains(line), $"missing: {line}\n{text}");
+            Assert.DoesNotMatch("from " + System.Text.RegularExpressions.Regex.Escape(deps) + @"\S+ into Default", text);
         }
     }
 }

@@ -52,9 +52,17 @@ namespace HexCost.Tests.Module
         public void PowerShell7_build_references_no_shared_assembly_newer_than_pwsh_7_4_has()
         {
             // pwsh 7.4 runs on .NET 8; any shared assembly we reference must be 8.0 or older, so the version a newer
-            // pwsh already loaded (10.0 in 7.6) satisfies it instead of failing with "does not match".
-            foreach (var file in Directory.GetFiles(Repo.ModuleBin("net8.0"), "*.dll", SearchOption.AllDirectories))
+            // pwsh already loaded (10.0 in 7.6) satisfies it instead of failing with "does not match". The one exception:
+            // an assembly in deps/ (loaded only into HexCost's own context, which takes every name deps/ has from there)
+            // may reference a newer version of an assembly that deps/ ships at that version or newer: the Redis client's
+            // closure (System.Diagnostics.DiagnosticSource 10 and others), which the default context of pwsh 7.4 could
+            // not bind.
+            var bin = Repo.ModuleBin("net8.0");
+            var deps = Path.Combine(bin, "deps");
+            var shippedInDeps = Directory.GetFiles(deps, "*.dll").ToDictionary(Path.GetFileNameWithoutExtension, f => AssemblyName.GetAssemblyName(f).Version!);
+            foreach (var file in Directory.GetFiles(bin, "*.dll", SearchOption.AllDirectories))
             {
+                var inDeps = Path.GetDirectoryName(file) == deps;
                 using var stream = File.OpenRead(file);
                 using var pe = new PEReader(stream);
                 var reader = pe.GetMetadataReader();
@@ -63,9 +71,27 @@ namespace HexCost.Tests.Module
                     var reference = reader.GetAssemblyReference(handle);
                     var name = reader.GetString(reference.Name);
                     if (name.StartsWith("HexCost", StringComparison.Ordinal) || name.StartsWith("Polly", StringComparison.Ordinal)) continue;
+                    if (inDeps && shippedInDeps.TryGetValue(name, out var shipped))
+                    {
+                        Assert.True(shipped >= reference.Version, $"{Path.GetFileName(file)} references {name} {reference.Version}, but deps/ ships {shipped}.");
+                        continue;
+                    }
                     Assert.True(reference.Version.Major <= 8, $"{Path.GetFileName(file)} references {name} {reference.Version}, newer than pwsh 7.4's .NET 8.");
                 }
             }
+        }
+
+        [Fact]
+        public void The_Redis_client_ships_in_deps_for_PowerShell7_and_beside_the_cmdlets_for_Windows_PowerShell()
+        {
+            var closure = new[] { "StackExchange.Redis", "RESPite", "System.IO.Pipelines", "System.IO.Hashing", "Microsoft.Extensions.Logging.Abstractions" };
+            var deps = Directory.GetFiles(Path.Combine(Repo.ModuleBin("net8.0"), "deps"), "*.dll").Select(Path.GetFileNameWithoutExtension).ToArray();
+            foreach (var name in closure.Append("System.Diagnostics.DiagnosticSource")) Assert.Contains(name, deps);
+            Assert.Equal(10, AssemblyName.GetAssemblyName(Path.Combine(Repo.ModuleBin("net8.0"), "deps", "System.Diagnostics.DiagnosticSource.dll")).Version!.Major);
+            Assert.Empty(Directory.GetFiles(Repo.ModuleBin("net8.0"), "StackExchange.*.dll"));
+
+            var beside = Directory.GetFiles(Repo.ModuleBin("netstandard2.0"), "*.dll").Select(Path.GetFileNameWithoutExtension).ToArray();
+            foreach (var name in closure.Concat(new[] { "System.Threading.Channels", "Microsoft.Bcl.AsyncInterfaces", "System.Diagnostics.DiagnosticSource" })) Assert.Contains(name, beside);
         }
     }
 }
