@@ -219,13 +219,18 @@ return now
 ");
 
         /// <summary>KEYS: owners, runs, the project's runs, reservation owners, reservation projects. ARGV: reservation id,
-        /// owner, project (upper case), window µs, weekly limit (-1: none), project limit (-1: none), force (1/0), retention µs.
+        /// owner, project (upper case), window µs, weekly limit (-1: none), project limit (-1: none), force (1/0), retention µs,
+        /// the records' clock now in µs (-1: the server's).
         /// Returns reserved, total, project, over limit, now.</summary>
         public static readonly RedisScript ReserveRun = new RedisScript("reserve-run", @"
 local now = now_us()
 local id, owner, project = ARGV[1], ARGV[2], ARGV[3]
 local window, weekly, limit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local force, retention = ARGV[7] == '1', tonumber(ARGV[8])
+-- The budget window is reckoned on the records' clock when the caller gives it (runs are scored by their records' time);
+-- leases always on the server's.
+local reckon = tonumber(ARGV[9])
+if reckon < 0 then reckon = now end
 redis.call('HDEL', KEYS[4], id)
 redis.call('HDEL', KEYS[5], id)
 local total, mine = 0, 0
@@ -241,10 +246,10 @@ for k = 1, #reservations, 2 do
     redis.call('HDEL', KEYS[5], rid)
   end
 end
-local oldest = '(' .. num(now - retention)
+local oldest = '(' .. num(math.min(now, reckon) - retention)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', oldest)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', oldest)
-local since = num(now - window)
+local since = num(reckon - window)
 total = total + redis.call('ZCOUNT', KEYS[2], since, '+inf')
 mine = mine + redis.call('ZCOUNT', KEYS[3], since, '+inf')
 local over = (weekly >= 0 and total + 1 > weekly) or (limit >= 0 and mine + 1 > limit)

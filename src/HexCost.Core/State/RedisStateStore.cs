@@ -387,7 +387,7 @@ namespace HexCost.State
                 new RedisValue[]
                 {
                     request.ReservationId, request.Owner ?? "", project, Micros(request.Window), request.WeeklyLimit ?? -1, request.ProjectLimit ?? -1,
-                    request.Force ? "1" : "0", Micros(FileStateStore.BudgetRetention),
+                    request.Force ? "1" : "0", Micros(FileStateStore.BudgetRetention), request.Now.HasValue ? Micros(request.Now.Value) : -1,
                 }, cancellationToken).ConfigureAwait(false))!;
             return new BudgetDecision
             {
