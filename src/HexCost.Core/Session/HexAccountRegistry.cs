@@ -32,6 +32,9 @@ namespace HexCost.Session
         public string? StatePath { get; set; }
         /// <summary>Where <see cref="StatePath"/> came from, for messages (e.g. -StatePath).</summary>
         public string StatePathSource { get; set; } = "The state path";
+        /// <summary>A shared state store on a Redis server (Connect-Hex -StateStore, $env:HEXCOST_STATE_STORE); null = the file
+        /// store under the state path. Never falls back to a file when the server cannot be reached.</summary>
+        public RedisStoreOptions? StateStore { get; set; }
         /// <summary>Limits asked for; null = no preference (Hex's documented limits for an account not yet connected, and
         /// whatever is in force for one that is).</summary>
         public RateLimitSettings? RateLimits { get; set; }
@@ -88,6 +91,7 @@ namespace HexCost.Session
             var token = CheckToken(options);
             var baseUri = ResolveBaseUri(options.BaseUri);
             if (options.RequestTimeout is TimeSpan requestTimeout) options.Client.AttemptTimeout = requestTimeout;
+            options.StateStore?.Parse(); // a location that cannot be a Redis server fails before any request
             var stateRoot = StateFiles.PrepareRoot(options.StatePath, options.StatePathSource);
             var key = baseUri.AbsoluteUri.ToLowerInvariant() + "|" + Fingerprint(token);
             Lazy<SharedWork<HexAccount>>? replaced = null;
@@ -117,7 +121,7 @@ namespace HexCost.Session
                     Accounts.TryRemove(key, out _);
                     continue;
                 }
-                var otherState = !string.Equals(account.StateRoot, stateRoot, StringComparison.Ordinal);
+                var otherState = !string.Equals(account.Store.Location, new StateStoreOptions { StateRoot = stateRoot, Server = options.StateStore }.LocationFor(account.OrgId), StringComparison.Ordinal);
                 var asked = options.RateLimits;
                 var otherLimits = asked != null && asked.ToString() != account.Limiter.Settings.ToString();
                 if ((otherState || otherLimits) && ReferenceEquals(account, options.Replacing) && account.References == 1
@@ -129,10 +133,11 @@ namespace HexCost.Session
                     replaced = lazy;
                     continue;
                 }
-                if (otherState && !string.IsNullOrWhiteSpace(options.StatePath))
+                if (otherState && (!string.IsNullOrWhiteSpace(options.StatePath) || options.StateStore != null))
                 {
-                    sink?.Warning($"This account is already connected in this process, by another runspace, with state in {account.StateRoot}; "
-                                  + $"{options.StatePathSource} {stateRoot} is not used, since one ledger and budget serve every runspace of the account. "
+                    var askedState = options.StateStore != null ? options.StateStore.Parse().Location : $"{options.StatePathSource} {stateRoot}";
+                    sink?.Warning($"This account is already connected in this process, by another runspace, with its state in {account.Store.Location}; "
+                                  + $"{askedState} is not used, since one ledger and budget serve every runspace of the account. "
                                   + "Disconnect-Hex in the other runspaces first to move it.");
                 }
                 if (asked != null) ApplyLimits(account, asked, sink);
@@ -238,7 +243,7 @@ namespace HexCost.Session
                     "Hex's /users/me answer has no org id, so HexCost cannot tell which workspace this token belongs to. Check -BaseUri points at Hex's API.");
                 try
                 {
-                    store = await StateStores.OpenAsync(new StateStoreOptions { StateRoot = stateRoot }, orgId, options.Time, sink, cancellationToken).ConfigureAwait(false);
+                    store = await StateStores.OpenAsync(new StateStoreOptions { StateRoot = stateRoot, Server = options.StateStore }, orgId, options.Time, sink, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                 {

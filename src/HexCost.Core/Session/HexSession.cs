@@ -21,7 +21,8 @@ namespace HexCost.Session
             UserId = account.UserId;
             UserEmail = account.UserEmail;
             Role = account.Role;
-            StatePath = account.StateDirectory;
+            StatePath = account.Store is State.FileStateStore ? account.StateDirectory : null;
+            StateStore = account.Store.Location;
             TokenExpires = account.TokenExpires;
             ConnectedAt = account.Time.GetUtcNow().UtcDateTime;
         }
@@ -31,8 +32,11 @@ namespace HexCost.Session
         public string? UserId { get; }
         public string? UserEmail { get; }
         public string? Role { get; }
-        /// <summary>This workspace's state directory (ledger, cache records).</summary>
-        public string StatePath { get; }
+        /// <summary>This workspace's state folder (ledger, index, permits) with the file store; null with a Redis store.</summary>
+        public string? StatePath { get; }
+        /// <summary>Where the state every process and host of this account shares is kept: the workspace's folder, or the Redis
+        /// server (redis://host:port, never with credentials).</summary>
+        public string StateStore { get; }
         public DateTime? TokenExpires { get; }
         /// <summary>The limits in force for the account: the ones asked for, or the stricter ones of the account other
         /// runspaces share (read live, so a runspace that tightens them shows here too).</summary>

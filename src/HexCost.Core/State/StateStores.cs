@@ -13,6 +13,12 @@ namespace HexCost.State
     {
         /// <summary>The state root (full path): the file store keeps each workspace in a folder under it.</summary>
         public string StateRoot { get; set; } = "";
+
+        /// <summary>A shared store on a Redis server (Connect-Hex -StateStore); null = the file store under <see cref="StateRoot"/>.</summary>
+        public RedisStoreOptions? Server { get; set; }
+
+        /// <summary>Where the workspace's state is, as the store will say it (<see cref="IHexStateStore.Location"/>).</summary>
+        public string LocationFor(string orgId) => Server != null ? Server.Parse().Location : System.IO.Path.GetFullPath(StateFiles.WorkspaceDirectory(StateRoot, orgId));
     }
 
     /// <summary>Opens a workspace's state store: the one place that knows which store a configuration means.</summary>
@@ -23,10 +29,35 @@ namespace HexCost.State
         /// so idempotency keys, cached runs and the week's run budget carry over; nothing of the ledger is rewritten.</summary>
         public static async Task<IHexStateStore> OpenAsync(StateStoreOptions options, string orgId, TimeProvider time, IHexEventSink? sink, CancellationToken cancellationToken)
         {
+            if (options.Server != null) return await OpenServerAsync(options.Server, orgId, sink, cancellationToken).ConfigureAwait(false);
             var store = new FileStateStore(StateFiles.WorkspaceDirectory(options.StateRoot, orgId), time);
             try
             {
                 if (store.HasLegacyLedgerOnly) await MigrateAsync(store, sink, cancellationToken).ConfigureAwait(false);
+                return store;
+            }
+            catch
+            {
+                store.Dispose();
+                throw;
+            }
+        }
+
+        private static readonly HashSet<string> Warned = new HashSet<string>(StringComparer.Ordinal);
+
+        /// <summary>The Redis store. Once per process and server, a server that could lose or evict records (or that does not
+        /// let HexCost look) is said.</summary>
+        private static async Task<IHexStateStore> OpenServerAsync(RedisStoreOptions server, string orgId, IHexEventSink? sink, CancellationToken cancellationToken)
+        {
+            var store = await RedisStateStore.ConnectAsync(server, orgId, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                bool first;
+                lock (Warned) first = Warned.Add(store.Location);
+                if (first)
+                {
+                    foreach (var warning in await store.DurabilityWarningsAsync(cancellationToken).ConfigureAwait(false)) sink?.Warning(warning);
+                }
                 return store;
             }
             catch
