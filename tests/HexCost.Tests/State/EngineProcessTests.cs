@@ -317,3 +317,143 @@ $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'v' -Wait -
         }
     }
 }
+
+namespace HexCost.Tests.State
+{
+    /// <summary>Processes racing round after round (each round starts them together at a barrier) on one state folder:
+    /// one run per idempotency key, one per cache key, none over a run budget, none answered 429.</summary>
+    public class EngineProcessRaceTests
+    {
+        private readonly ITestOutputHelper _output;
+
+        public EngineProcessRaceTests(ITestOutputHelper output) => _output = output;
+
+        private static string WorkspaceDir(HexWorld world) => Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId);
+
+        private static List<string> Lines(IEnumerable<IReadOnlyList<string>> outputs, string prefix) =>
+            outputs.SelectMany(o => o).Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+
+        /// <summary>The ledger agrees with Hex: every run the emulator created is one Trigger Created or Adopt record.</summary>
+        private static void LedgerAgrees(HexWorld world)
+        {
+            var ledger = LedgerFile.ReadAll(WorkspaceDir(world));
+            var started = ledger.Where(LedgerIndex.StartsRun).Select(r => r.RunId).ToList();
+            Assert.Equal(world.Stats.RunsCreated, started.Count);
+            Assert.Equal(started.Count, started.Distinct().Count());
+        }
+
+        /// <param name="refusals">Errors are expected (and caught by the script): the exit code says nothing then.</param>
+        private static async Task<IReadOnlyList<string>[]> RaceAsync(HexWorld world, int processes, Func<int, string> body, string limits = EngineScript.Limits,
+            bool refusals = false)
+        {
+            var hosts = Enumerable.Range(0, processes).Select(i => EngineScript.Start(world, "p" + i, body(i), limits)).ToList();
+            try
+            {
+                if (refusals) return (await Task.WhenAll(hosts.Select(h => h.FinishAsync(TimeSpan.FromMinutes(3))))).Select(r => r.Lines).ToArray();
+                return await Task.WhenAll(hosts.Select(h => h.SucceedAsync(TimeSpan.FromMinutes(3))));
+            }
+            finally
+            {
+                foreach (var host in hosts) host.Dispose();
+            }
+        }
+
+        [Fact]
+        public async Task Three_processes_racing_for_one_idempotency_key_a_round_start_one_run_per_key()
+        {
+            const int rounds = 30, processes = 3;
+            await using var world = await HexWorld.StartAsync();
+            var project = world.NewProject("Keyed");
+            var outputs = await RaceAsync(world, processes, _ => @"
+foreach ($round in 1.." + rounds + @") {
+    Barrier ""round$round"" " + processes + @"
+    $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -IdempotencyKey ""race-$round""
+    ""key $round $($run.RunId)""
+}");
+            var lines = Lines(outputs, "key ");
+            Assert.Equal(rounds * processes, lines.Count);
+            Assert.All(lines.GroupBy(l => l.Split(' ')[1]), round => Assert.Single(round.Select(l => l.Split(' ')[2]).Distinct()));
+            Assert.Equal(rounds, lines.Select(l => l.Split(' ')[2]).Distinct().Count());
+            Assert.Equal(rounds, world.Stats.RunsCreated);
+            LedgerAgrees(world);
+        }
+
+        [Fact]
+        public async Task Three_processes_racing_for_one_cache_key_a_round_start_one_run_per_key()
+        {
+            const int rounds = 50, processes = 3;
+            await using var world = await HexWorld.StartAsync();
+            var project = world.NewProject("Cached");
+            var outputs = await RaceAsync(world, processes, _ => @"
+foreach ($round in 1.." + rounds + @") {
+    Barrier ""round$round"" " + processes + @"
+    $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion ""v$round""
+    ""version $round $($run.RunId)""
+}");
+            var lines = Lines(outputs, "version ");
+            Assert.Equal(rounds * processes, lines.Count);
+            Assert.All(lines.GroupBy(l => l.Split(' ')[1]), round => Assert.Single(round.Select(l => l.Split(' ')[2]).Distinct()));
+            Assert.Equal(rounds, world.Stats.RunsCreated);
+            LedgerAgrees(world);
+        }
+
+        /// <summary>50 projects capped at one run a week each; three processes try every project at once.</summary>
+        [Fact]
+        public async Task Three_processes_trying_every_project_capped_at_one_run_start_one_run_per_project()
+        {
+            const int projects = 50, processes = 3;
+            await using var world = await HexWorld.StartAsync();
+            var capped = Enumerable.Range(0, projects).Select(i => world.NewProject("Capped " + i)).ToList();
+            var outputs = await RaceAsync(world, processes, i => (i == 0 ? "Set-HexSpendLimit -MaxRunsPerProjectPerWeek 1 -Confirm:$false\n" : "") + @"
+Barrier 'policy' " + processes + @"
+foreach ($project in @('" + string.Join("','", capped.Select(p => p.Id)) + @"')) {
+    Barrier $project " + processes + @"
+    try { $run = Invoke-HexRun -ProjectId $project; ""run $project $($run.RunId)"" }
+    catch { ""refused $project $($_.FullyQualifiedErrorId)"" }
+}", refusals: true);
+            var runs = Lines(outputs, "run ");
+            var refused = Lines(outputs, "refused ");
+            Assert.Equal(projects, runs.Count);
+            Assert.Equal(projects * (processes - 1), refused.Count);
+            Assert.All(refused, l => Assert.StartsWith("HexRunBudgetExceeded,", l.Split(' ')[2]));
+            Assert.All(capped, p => Assert.Single(world.Workspace.RunsOf(p.Id), r => r.RunTrigger == "API"));
+            Assert.Equal(projects, world.Stats.RunsCreated);
+            LedgerAgrees(world);
+        }
+
+        /// <summary>Four processes take the last permits of RunProject 3/1s together, with the emulator enforcing it (fixed
+        /// windows from the first request): no 429, and no 4 runs created within any second.</summary>
+        [Fact]
+        public async Task Four_processes_taking_the_last_permits_of_a_window_get_no_429()
+        {
+            const int processes = 4, perProcess = 6;
+            await using var world = await HexWorld.StartAsync(o =>
+            {
+                o.RateLimitsEnabled = true;
+                o.RunsPerMinute = 3;
+                o.RunMinuteWindow = TimeSpan.FromSeconds(1);
+                o.RunsPerHour = 1000;
+                o.RequestsPerWindow = 60;
+                o.RequestWindow = TimeSpan.FromSeconds(1);
+                o.ReadsPerMinute = 30;
+                o.ReadMinuteWindow = TimeSpan.FromSeconds(1);
+            });
+            var projects = Enumerable.Range(0, processes * perProcess).Select(i => world.NewProject("Paced " + i)).ToList();
+            var outputs = await RaceAsync(world, processes, i => @"
+Barrier 'start' " + processes + @"
+foreach ($project in @('" + string.Join("','", projects.Skip(i * perProcess).Take(perProcess).Select(p => p.Id)) + @"')) {
+    $run = Invoke-HexRun -ProjectId $project -IdempotencyKey ""paced-$project""
+    ""run $project $($run.RunId)""
+}", limits: "@{ RunProject = '3/1s'; Read = '30/1s'; Request = '60/1s' }");
+            _output.WriteLine(string.Join(", ", world.Stats.RunCreationTimes.Select(t => t.ToString("ss.fff"))));
+            Assert.Equal(processes * perProcess, Lines(outputs, "run ").Count);
+            Assert.Equal(0, world.Stats.Throttled429);
+            Assert.Equal(processes * perProcess, world.Stats.RunsCreated);
+            Assert.All(projects, p => Assert.Single(world.Workspace.RunsOf(p.Id), r => r.RunTrigger == "API"));
+            var times = world.Stats.RunCreationTimes.OrderBy(t => t).ToList();
+            for (var i = 3; i < times.Count; i++)
+                Assert.True(times[i] - times[i - 3] >= TimeSpan.FromSeconds(1), $"4 runs within a second at {times[i - 3]:ss.fff}..{times[i]:ss.fff}");
+            LedgerAgrees(world);
+        }
+    }
+}
