@@ -457,3 +457,90 @@ foreach ($project in @('" + string.Join("','", projects.Skip(i * perProcess).Tak
         }
     }
 }
+
+namespace HexCost.Tests.State
+{
+    /// <summary>kill -9 at every step of a trigger with an idempotency key, then the same keys run again: at most one run per
+    /// key, and the ledger agrees with Hex.</summary>
+    public class EngineProcessKillTests
+    {
+        private readonly ITestOutputHelper _output;
+
+        public EngineProcessKillTests(ITestOutputHelper output) => _output = output;
+
+        [Fact]
+        public async Task A_process_killed_at_any_step_of_a_trigger_and_rerun_starts_at_most_one_run_per_key()
+        {
+            var answerHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            string? lostProject = null;
+            await using var world = await HexWorld.StartAsync(o => o.HoldRunProjectAnswer = (request, ct) =>
+            {
+                if (!string.Equals(request.ProjectId, Volatile.Read(ref lostProject), StringComparison.OrdinalIgnoreCase)) return Task.CompletedTask;
+                // The run exists; its answer never arrives (the caller is killed first).
+                answerHeld.TrySetResult();
+                return Task.Delay(Timeout.Infinite, ct);
+            });
+            var steps = new[] { "before-claim", "waiting-for-permit", "after-post", "after-record" };
+            var projects = steps.ToDictionary(s => s, s => world.NewProject("Killed " + s));
+            var spare = world.NewProject("Spends the permit");
+            Volatile.Write(ref lostProject, projects["after-post"].Id);
+            string Invoke(string step, string extra = "") =>
+                $"Invoke-HexRun -ProjectId '{projects[step].Id}' -IdempotencyKey 'key-{step}'{extra}";
+
+            var doomed = new List<EngineScript>
+            {
+                // Connected, about to run, killed before it claims the key.
+                EngineScript.Start(world, "before-claim", "Log 'ready'\nWaitFor 'never'\n" + Invoke("before-claim")),
+                // Claims the key, then waits for a RunProject permit (the one of this 20 s window went to another project).
+                EngineScript.Start(world, "waiting-for-permit", $"Invoke-HexRun -ProjectId '{spare.Id}' | Out-Null\n" + Invoke("waiting-for-permit", " -Verbose 4>&1 | LogVerbose"),
+                    limits: "@{ RunProject = '1/20s'; Read = '600/1m'; Request = '600/1m' }"),
+                // Its RunProject created the run; the answer is held until the process is killed.
+                EngineScript.Start(world, "after-post", Invoke("after-post")),
+                // The run is triggered and recorded; killed before anything else.
+                EngineScript.Start(world, "after-record", $"$run = {Invoke("after-record")}\nLog \"recorded $($run.RunId)\"\nWaitFor 'never'"),
+            };
+            try
+            {
+                await doomed[0].WaitForLogAsync("ready");
+                await doomed[1].WaitForLogAsync(l => l.Contains("Waiting for a rate-limit permit"));
+                await answerHeld.Task.WaitAsync(TimeSpan.FromMinutes(1));
+                await doomed[3].WaitForLogAsync("recorded ");
+                foreach (var host in doomed) host.Kill();
+            }
+            finally
+            {
+                foreach (var host in doomed) host.Dispose();
+            }
+            var createdBeforeRerun = world.Stats.RunsCreated;
+            _output.WriteLine($"{createdBeforeRerun} runs created before the rerun");
+            Assert.Equal(3, createdBeforeRerun); // the spare project's, after-post's and after-record's
+
+            var rerun = string.Join("\n", steps.Select(step => $"$run = {Invoke(step, " -Wait")}\n\"key {step} $($run.RunId) $($run.Status)\""));
+            var first = await RunAsync("rerun", rerun);
+            var again = await RunAsync("rerun-again", rerun);
+            Assert.Equal(first, again);
+            Assert.All(first, l => Assert.EndsWith(" COMPLETED", l));
+            foreach (var step in steps)
+            {
+                var runs = world.Workspace.RunsOf(projects[step].Id).Where(r => r.RunTrigger == "API").ToList();
+                Assert.True(runs.Count == 1, $"{step}: {runs.Count} runs");
+                Assert.Contains($"key {step} {runs[0].RunId} COMPLETED", first);
+            }
+            Assert.Equal(5, world.Stats.RunsCreated);
+
+            var ledger = LedgerFile.ReadAll(Path.Combine(world.State.Path, "workspaces", world.Workspace.OrgId));
+            var started = ledger.Where(LedgerIndex.StartsRun).Select(r => r.RunId).ToList();
+            Assert.Equal(world.Stats.RunsCreated, started.Count);
+            Assert.Equal(started.Count, started.Distinct().Count());
+            Assert.Contains(ledger, r => r.Type == LedgerRecordTypes.Adopt && r.ProjectId == projects["after-post"].Id);
+
+            async Task<List<string>> RunAsync(string name, string body)
+            {
+                using var host = EngineScript.Start(world, name, body);
+                var lines = (await host.SucceedAsync(TimeSpan.FromMinutes(2))).Where(l => l.StartsWith("key ")).ToList();
+                _output.WriteLine(string.Join("\n", lines));
+                return lines;
+            }
+        }
+    }
+}
