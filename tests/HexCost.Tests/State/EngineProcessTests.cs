@@ -112,7 +112,7 @@ foreach ($round in 0.." + (rounds - 1) + @") {
             await stuck.ReadyAsync();
 
             // Both wait for the store: the first for the lock file, the second behind it in this process.
-            var (stopped, stoppedHandle) = first.Host.Start("Invoke-HexRun -ProjectId $args[0] -SourceVersion a", project.Id);
+            var (stopped, stoppedHandle) = first.Host.Start("Invoke-HexRun -ProjectId $args[0]", project.Id);
             await Poll.UntilAsync(() => first.Store.Waiting >= 1, "the first runspace waits for the store");
             var (waiting, waitingHandle) = second.Host.Start("Invoke-HexRun -ProjectId $args[0] -SourceVersion b", project.Id);
             using (stopped)
@@ -361,7 +361,7 @@ namespace HexCost.Tests.State
         [Fact]
         public async Task Three_processes_racing_for_one_idempotency_key_a_round_start_one_run_per_key()
         {
-            const int rounds = 30, processes = 3;
+            const int rounds = 50, processes = 3;
             await using var world = await HexWorld.StartAsync();
             var project = world.NewProject("Keyed");
             var outputs = await RaceAsync(world, processes, _ => @"
