@@ -544,3 +544,48 @@ namespace HexCost.Tests.State
         }
     }
 }
+
+namespace HexCost.Tests.State
+{
+    public class EngineProcessSkewTests
+    {
+        private readonly ITestOutputHelper _output;
+
+        public EngineProcessSkewTests(ITestOutputHelper output) => _output = output;
+
+        /// <summary>Hole 6, clocks: two hosts on one state folder (a file share) whose clocks differ by two minutes, or one
+        /// host whose wall clock stepped forward between a heartbeat and a read: a live session's claim must still be waited
+        /// for. The file store judges leases on each reader's own clock.</summary>
+        /// <remarks>Fails today (kept skipped until the lead decides): the waiter judges the claimer's lease (its end on the
+        /// claimer's clock) by its own clock, finds it ended, claims the key and sends RunProject itself; and since its clock is
+        /// also more than AdoptionSkew (5 s) ahead of Hex's, it never adopts the run its unanswered trigger created and sends
+        /// again, up to MaxTriggerSends (6) runs.</remarks>
+        [Fact(Skip = "Known gap: file-store leases are judged on each reader's clock (clock skew across hosts, or a wall clock step > 20 s)")]
+        public async Task A_live_claim_is_waited_for_by_a_process_whose_clock_runs_two_minutes_ahead()
+        {
+            var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await using var world = await HexWorld.StartAsync(o => o.HoldRunProjectAnswer = (_, ct) =>
+            {
+                held.TrySetResult();
+                return release.Task.WaitAsync(ct);
+            });
+            var project = world.NewProject("Skewed host");
+            using var claimer = EngineScript.Start(world, "claimer", @"
+$run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'v'
+""run $($run.RunId)""");
+            await held.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            using var waiter = EngineScript.Start(world, "waiter", @"
+$run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'v' -Wait -Verbose 4>&1 | LogVerbose
+""run $($run.RunId) $($run.Status)""", clockSkew: TimeSpan.FromMinutes(2));
+            var waited = waiter.WaitForLogAsync(l => l.Contains("waiting for it"));
+            var finished = waiter.FinishAsync();
+            await Task.WhenAny(waited, finished);
+            release.TrySetResult();
+            await claimer.FinishAsync();
+            var (_, lines) = await finished;
+            _output.WriteLine(string.Join("\n", lines.Concat(waiter.Log())));
+            Assert.Equal(1, world.Stats.RunsCreated);
+        }
+    }
+}
