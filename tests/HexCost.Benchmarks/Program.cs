@@ -17,6 +17,8 @@ namespace HexCost.Benchmarks;
 /// --throttle 25 --pending-ms 20 --run-ms 200 --import-samples 7 --out path/results.md]
 /// With <c>--audit</c> it measures Get-HexScheduleAudit instead (see <see cref="AuditBenchmark"/>):
 /// dotnet run -c Release --project tests/HexCost.Benchmarks -- --audit [--sizes 1000,10000] [--scale 120 | --no-limits] [--no-trace] [--no-histogram] [--out FILE]
+/// With <c>--state</c> it measures the state engine instead (see <see cref="StateBenchmark"/>): connect with 10k/100k/1M-record
+/// ledgers and the store's permit throughput: dotnet run -c Release --project tests/HexCost.Benchmarks -- --state
 /// </summary>
 public static class Program
 {
@@ -26,6 +28,7 @@ public static class Program
         if (args.Length == 2 && args[0] == HeapHistogram.HelperSwitch) return HeapHistogram.Helper(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
         if (args.Length > 0 && args[0] == AuditBenchmark.ChildSwitch) return AuditBenchmark.Child(args, Path.Combine(FindRepoRoot(), "HexCost.psd1"));
         if (args.Contains(AuditBenchmark.Switch)) return await AuditBenchmark.RunAsync(args, FindRepoRoot());
+        if (args.Contains(StateBenchmark.Switch)) return await StateBenchmark.RunAsync(args, FindRepoRoot());
 
         Settings settings;
         try
@@ -80,6 +83,8 @@ public static class Program
             .AppendLine($"- Naive: HttpClient; batches of {NaiveScenario.BatchSize} triggers then sleep {ScaledLimits.Seconds(limits.Minute)}; on 429/503 sleep Retry-After, else {ScaledLimits.Seconds(NaiveScenario.FixedRetry(limits))}; poll each run every {ScaledLimits.Seconds(NaiveScenario.PollInterval(limits))}")
             .AppendLine()
             .Append(report.Markdown);
+        if (StateBenchmark.ExistingSection(resultsPath) is { } state) // the --state section is kept
+            markdown.AppendLine().Append(state);
         if (AuditBenchmark.ExistingSection(resultsPath) is { } audit) // the --audit section is kept
             markdown.AppendLine().Append(audit);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!);

@@ -136,6 +136,13 @@ public sealed class EmulatorOptions
     /// (a hung upstream, for request timeouts).</summary>
     public System.Collections.Generic.HashSet<string> StalledProjectIds { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Called once RunProject has created a run and before it answers; the answer waits for the task. A test holds it to keep
+    /// a trigger in flight (the run exists, the caller has no answer yet) or to stand for an answer that never arrives (the
+    /// caller is killed meanwhile: the token is the request's abort). The request names the project and the new run.
+    /// </summary>
+    public Func<EmulatorRequest, System.Threading.CancellationToken, System.Threading.Tasks.Task>? HoldRunProjectAnswer { get; set; }
+
     /// <summary>Real-time delay before every response is processed.</summary>
     public TimeSpan ResponseDelay { get; set; } = TimeSpan.Zero;
 

@@ -360,6 +360,12 @@ internal sealed class Endpoints
         }
         _stats.RunCreated(run.CreatedAt);
 
+        if (_options.HoldRunProjectAnswer is { } hold)
+        {
+            try { await hold(new EmulatorRequest(Operation.RunProject.ToString(), project.Id, run.RunId), ctx.RequestAborted); }
+            catch (OperationCanceledException) { return; }
+        }
+
         if (Roll(_options.LostTriggerResponseRate))
         {
             _stats.LostTriggerResponse();

@@ -28,6 +28,9 @@ namespace HexCost.Infrastructure
             _work = work;
         }
 
+        /// <summary>Callers waiting for the work right now (a test hook).</summary>
+        internal int Waiters => Volatile.Read(ref _waiters);
+
         /// <summary>The work itself, for continuations that outlive every caller.</summary>
         public Task<T> Task => _result.Task;
 

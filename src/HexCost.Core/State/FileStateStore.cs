@@ -54,6 +54,8 @@ namespace HexCost.State
         private readonly string _permitsPath;
         private readonly string _budgetPath;
         private readonly string _ownersPath;
+        private long _recordsParsed;
+        private int _waiting;
         private bool _stateDirReady;
         private bool _initialized;
         private bool _disposed;
@@ -63,7 +65,7 @@ namespace HexCost.State
             if (string.IsNullOrWhiteSpace(workspaceDirectory)) throw new ArgumentException("A workspace folder is required.", nameof(workspaceDirectory));
             Directory = Path.GetFullPath(workspaceDirectory);
             _time = time ?? TimeProvider.System;
-            _busyTimeout = busyTimeout ?? TimeSpan.FromSeconds(30);
+            _busyTimeout = busyTimeout ?? DefaultBusyTimeout;
             _stateDir = Path.Combine(Directory, StateFolderName);
             _lockPath = Path.Combine(Directory, LockFileName);
             _ledgerPath = Path.Combine(Directory, LedgerFileName);
@@ -92,6 +94,16 @@ namespace HexCost.State
         /// <summary>When this instance was made, the folder held a ledger.jsonl and no state/version: a workspace of an
         /// earlier HexCost, whose index and budget must be seeded (<see cref="SeedIndexAsync"/>) from its ledger.</summary>
         public bool HasLegacyLedgerOnly { get; }
+
+        /// <summary>How long an instance made without a busy timeout waits for the lock (30 s). Test hook: a test process
+        /// shortens it to see HexStateBusy without waiting half a minute.</summary>
+        internal static TimeSpan DefaultBusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>Test hook: ledger lines this instance has parsed (read pages, and the tail a redo looks through).</summary>
+        internal long RecordsParsed => Interlocked.Read(ref _recordsParsed);
+
+        /// <summary>Test hook: operations of this instance waiting for the lock right now (this process's gate or the lock file).</summary>
+        internal int Waiting => Volatile.Read(ref _waiting);
 
         /// <summary>Test hook: called after each part of a step is applied ("pending", "ledger", "index", "budget",
         /// "document"); an exception thrown there stands for a crash at that point.</summary>
@@ -337,10 +349,28 @@ namespace HexCost.State
             if (_disposed) throw new ObjectDisposedException(nameof(FileStateStore));
             cancellationToken.ThrowIfCancellationRequested();
             var waited = Stopwatch.StartNew();
-            if (!await _gate.WaitAsync(_busyTimeout, cancellationToken).ConfigureAwait(false)) throw Busy(null);
+            Interlocked.Increment(ref _waiting);
             try
             {
-                using (await TakeLockFileAsync(waited, cancellationToken).ConfigureAwait(false))
+                if (!await _gate.WaitAsync(_busyTimeout, cancellationToken).ConfigureAwait(false)) throw Busy(null);
+            }
+            catch
+            {
+                Interlocked.Decrement(ref _waiting);
+                throw;
+            }
+            try
+            {
+                FileStream held;
+                try
+                {
+                    held = await TakeLockFileAsync(waited, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _waiting);
+                }
+                using (held)
                 {
                     Prepare();
                     return body(_time.GetUtcNow());
@@ -494,6 +524,7 @@ namespace HexCost.State
                 for (var i = 0; i <= tail.Length; i++)
                 {
                     if (i < tail.Length && tail[i] != '\n') continue;
+                    if (i > start) Interlocked.Increment(ref _recordsParsed);
                     var id = ParseRecord(tail, start, i - start)?.Id;
                     if (id != null) present[id] = present.TryGetValue(id, out var n) ? n + 1 : 1;
                     start = i + 1;
@@ -576,6 +607,7 @@ namespace HexCost.State
                 for (var i = scanFrom; i < length && records.Count < max; i++)
                 {
                     if (buffer[i] != '\n') continue;
+                    if (i > lineStart) Interlocked.Increment(ref _recordsParsed);
                     var record = ParseRecord(buffer, lineStart, i - lineStart);
                     var blank = i == lineStart;
                     lineStart = i + 1;
