@@ -56,6 +56,12 @@ internal sealed class Endpoints
     {
         var (operation, projectId, runId) = Route(ctx.Request);
         _stats.Request(operation.ToString());
+        // As Hex does: the Date of every answer is the server's clock (the emulator's own, which tests may pin).
+        ctx.Response.OnStarting(() =>
+        {
+            ctx.Response.Headers.Date = Now.ToString("R", CultureInfo.InvariantCulture);
+            return Task.CompletedTask;
+        });
 
         if (projectId != null && _options.StalledProjectIds.Contains(projectId))
         {

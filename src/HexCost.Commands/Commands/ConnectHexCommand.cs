@@ -8,7 +8,9 @@ using HexCost.Api;
 using HexCost.Commands.Infrastructure;
 using HexCost.Infrastructure;
 using HexCost.Limits;
+using HexCost.Runs;
 using HexCost.Session;
+using HexCost.State;
 
 namespace HexCost.Commands
 {
@@ -42,6 +44,17 @@ namespace HexCost.Commands
         /// all), from 1 second to 100 seconds. Defaults to 30 seconds.</summary>
         [Parameter]
         public TimeSpan RequestTimeout { get; set; }
+
+        /// <summary>A shared state store on a Redis server, redis://host:port[/db] or rediss:// for TLS, that every host using
+        /// this token shares (one budget, ledger and set of idempotency keys). Defaults to $env:HEXCOST_STATE_STORE, else the
+        /// file store under -StatePath.</summary>
+        [Parameter]
+        public string? StateStore { get; set; }
+
+        /// <summary>The Redis ACL user and password for -StateStore.</summary>
+        [Parameter]
+        [Credential]
+        public PSCredential? StateStoreCredential { get; set; }
 
         /// <summary>Writes the session object.</summary>
         [Parameter]
@@ -80,11 +93,14 @@ namespace HexCost.Commands
             HexSession session;
             try
             {
-                session = Connect(this, token, BaseUri, statePathGiven ? StatePath ?? "" : null, limits, requestTimeout, previous?.CurrentAccount, EventSink, StopToken);
+                session = Connect(this, token, BaseUri, statePathGiven ? StatePath ?? "" : null, limits, requestTimeout,
+                    new StoreChoice(RunService.Given(StateStore), StateStoreCredential, statePathGiven), previous?.CurrentAccount, EventSink, StopToken);
             }
             catch (HexException error)
             {
-                ThrowTerminatingError(HexErrors.Record(error, error.Kind == HexErrorKind.InvalidConfiguration && statePathGiven ? StatePath : (object?)BaseUri));
+                var target = error is StateStoreException || error.Message.Contains("-StateStore") || error.Message.Contains("HEXCOST_STATE_STORE") ? StateStore
+                    : error.Kind == HexErrorKind.InvalidConfiguration && statePathGiven ? StatePath : (object?)BaseUri;
+                ThrowTerminatingError(HexErrors.Record(error, target));
                 return;
             }
 
@@ -100,10 +116,54 @@ namespace HexCost.Commands
         /// <exception cref="HexException">The connect failed; InvalidConfiguration for a state path that cannot be used.</exception>
         internal static HexSession Connect(HexCmdlet cmdlet, string? token, Uri? baseUri, string? statePath, RateLimitSettings? limits,
             IHexEventSink sink, CancellationToken cancellationToken) =>
-            Connect(cmdlet, token, baseUri, statePath, limits, null, null, sink, cancellationToken);
+            Connect(cmdlet, token, baseUri, statePath, limits, null, new StoreChoice(null, null, false), null, sink, cancellationToken);
+
+        /// <summary>What a connect asked of the state store: -StateStore (blank: none), -StateStoreCredential, and whether
+        /// -StatePath was given too.</summary>
+        private sealed class StoreChoice
+        {
+            public StoreChoice(string? location, PSCredential? credential, bool statePathGiven)
+            {
+                Location = location;
+                Credential = credential;
+                StatePathGiven = statePathGiven;
+            }
+
+            public string? Location { get; }
+            public PSCredential? Credential { get; }
+            public bool StatePathGiven { get; }
+
+            /// <summary>The Redis store to use: -StateStore, else $env:HEXCOST_STATE_STORE; null = the file store.</summary>
+            /// <exception cref="HexException">InvalidConfiguration: a credential without a store, or -StatePath with one.</exception>
+            public RedisStoreOptions? Resolve()
+            {
+                var (location, source) = Location != null ? (Location, "-StateStore")
+                    : (RunService.Given(Environment.GetEnvironmentVariable("HEXCOST_STATE_STORE")), "$env:HEXCOST_STATE_STORE");
+                if (location == null)
+                {
+                    if (Credential != null)
+                        throw new HexException(HexErrorKind.InvalidConfiguration,
+                            "-StateStoreCredential is for a Redis state store, and no -StateStore (nor $env:HEXCOST_STATE_STORE) names one. Add -StateStore 'rediss://host:6380', or leave the credential out.");
+                    return null;
+                }
+                if (StatePathGiven)
+                    throw new HexException(HexErrorKind.InvalidConfiguration,
+                        $"-StatePath names a folder for the state and {source} a Redis server: the state is kept in one place. Give one of them.");
+                if (!location.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) && !location.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
+                    throw new HexException(HexErrorKind.InvalidConfiguration,
+                        $"{source} '{HexIds.Show(location).Trim('\'')}' is not a Redis state store: give redis://host:port or rediss://host:port (TLS). To keep the state in a folder, use -StatePath.");
+                var options = new RedisStoreOptions(location);
+                if (Credential != null)
+                {
+                    options.User = Credential.UserName.TrimStart('\\');
+                    options.Password = Credential.GetNetworkCredential().Password;
+                }
+                return options;
+            }
+        }
 
         private static HexSession Connect(HexCmdlet cmdlet, string? token, Uri? baseUri, string? statePath, RateLimitSettings? limits,
-            TimeSpan? requestTimeout, HexAccount? replacing, IHexEventSink sink, CancellationToken cancellationToken)
+            TimeSpan? requestTimeout, StoreChoice store, HexAccount? replacing, IHexEventSink sink, CancellationToken cancellationToken)
         {
             var tokenSource = token != null ? "The -Token given" : "The token in $env:HEX_API_TOKEN";
             token ??= Environment.GetEnvironmentVariable("HEX_API_TOKEN");
@@ -132,6 +192,7 @@ namespace HexCost.Commands
                 StatePathSource = source,
                 RateLimits = limits,
                 RequestTimeout = requestTimeout,
+                StateStore = store.Resolve(),
                 Replacing = replacing,
             };
             var account = cmdlet.AwaitResult(HexAccountRegistry.ConnectAsync(options, sink, cancellationToken));

@@ -61,6 +61,8 @@ namespace HexCost.Commands.Infrastructure
 
         protected void Pump(Task task)
         {
+            // Wake the wait below the moment the task ends, instead of at the next pump interval.
+            if (!task.IsCompleted) task.ContinueWith(_ => Post(() => { }), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             while (!task.IsCompleted)
             {
                 if (_stop.IsCancellationRequested) throw new PipelineStoppedException();

@@ -52,6 +52,8 @@ namespace HexCost.Commands.Infrastructure
             "-RateLimit names a group that does not exist or a limit it cannot read; groups are Read, Request and RunProject, limits like '20/1m'.");
         public static readonly HexErrorId StateError = new HexErrorId("HexStateError", ErrorCategory.InvalidData, true,
             "HexCost's state (ledger, spend policy, permits) cannot be read or written; the message names the file or the store.");
+        public static readonly HexErrorId StateStoreUnavailable = new HexErrorId("HexStateStoreUnavailable", ErrorCategory.ConnectionError, false,
+            "The Redis state store (Connect-Hex -StateStore) cannot be reached or refused the credentials; the message names the host and cause. HexCost never falls back to a local file (that would split the budget), and sends no run whose claim it could not store.");
         public static readonly HexErrorId StateBusy = new HexErrorId("HexStateBusy", ErrorCategory.ResourceBusy, false,
             "HexCost's state store stayed busy (another HexCost process holds the state folder's lock, or the store does not answer) for longer than HexCost waits; the message names it. Try again; end a stuck HexCost process.");
 
@@ -148,6 +150,7 @@ namespace HexCost.Commands.Infrastructure
                 case HexErrorKind.InvalidConfiguration: return InvalidConfiguration;
                 case HexErrorKind.StateCorrupt: return StateError;
                 case HexErrorKind.StateBusy: return StateBusy;
+                case HexErrorKind.StateStoreUnavailable: return StateStoreUnavailable;
                 case HexErrorKind.RunBudgetExceeded: return RunBudgetExceeded;
                 default: return UnexpectedResponse;
             }

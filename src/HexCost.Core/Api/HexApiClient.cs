@@ -35,6 +35,7 @@ namespace HexCost.Api
         private readonly ResiliencePipeline<HttpResponseMessage> _retryUncreated;
         private readonly Random _jitter = new Random();
         private long _requestTimeoutTicks;
+        private long _serverClockOffsetTicks;
 
         public HexApiClient(Uri baseUri, string token, HexRateLimiter limiter, HexClientOptions? options = null,
             TimeProvider? time = null, HttpMessageHandler? handler = null)
@@ -69,6 +70,10 @@ namespace HexCost.Api
             current == 0 || (current & SecurityProtocolType.Tls12) != 0 ? current : current | SecurityProtocolType.Tls12;
 
         public HexRateLimiter Limiter => _limiter;
+
+        /// <summary>How far Hex's clock is ahead of this account's (from the Date header of its last answer; zero until one
+        /// came): HexCost compares its own send times with Hex's run start times only through it.</summary>
+        public TimeSpan ServerClockOffset => TimeSpan.FromTicks(Interlocked.Read(ref _serverClockOffsetTicks));
 
         /// <summary>How long one HTTP attempt may take (Connect-Hex -RequestTimeout); read by every attempt as it starts.</summary>
         public TimeSpan RequestTimeout
@@ -220,6 +225,9 @@ namespace HexCost.Api
                     if (beforeSend != null) await beforeSend(ctx.CancellationToken).ConfigureAwait(false);
                     using var request = build();
                     var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ctx.CancellationToken).ConfigureAwait(false);
+                    // Date has whole seconds: Hex's clock is within the second it names, so take its middle.
+                    if (response.Headers.Date is DateTimeOffset date)
+                        Interlocked.Exchange(ref _serverClockOffsetTicks, (date + TimeSpan.FromMilliseconds(500) - _time.GetUtcNow()).Ticks);
                     sink.Verbose($"{request.Method} {PathOf(request)} -> {(int)response.StatusCode}");
                     if (response.StatusCode == (HttpStatusCode)429)
                     {

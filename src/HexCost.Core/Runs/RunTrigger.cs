@@ -92,7 +92,7 @@ namespace HexCost.Runs
                     };
                     // Recorded even when the caller has stopped meanwhile: the run exists in Hex.
                     await account.State.RecordAsync(TriggerRecord(account, run, key, TriggerOutcomes.Created, stats.Attempts, request, reservation?.Overridden == true),
-                        CancellationToken.None, reservation?.Id).ConfigureAwait(false);
+                        CancellationToken.None, reservation?.Id, sink).ConfigureAwait(false);
                     if (request.DryRun) sink.Verbose($"Dry run of project {run.ProjectId}: Hex validated the call and started nothing.");
                     return run;
                 }
@@ -105,7 +105,7 @@ namespace HexCost.Runs
                         Type = LedgerRecordTypes.Trigger, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, Outcome = TriggerOutcomes.Unknown,
                         CacheKey = key, SourceVersion = request.SourceVersion, InputParameters = canonical, Attempts = stats.Attempts, Note = lost.Message,
                         IdempotencyKey = request.IdempotencyKey,
-                    }, CancellationToken.None).ConfigureAwait(false);
+                    }, CancellationToken.None, null, sink).ConfigureAwait(false);
                     if (request.DryRun) throw;
                     sink.Verbose($"{lost.Message} Looking for it before sending again.");
                     HexRun? adopted;
@@ -153,7 +153,8 @@ namespace HexCost.Runs
         public static async Task<HexRun?> AdoptAsync(HexAccount account, RunRequest request, string canonical, string? key, DateTimeOffset sentAt,
             DateTimeOffset requestedAt, RunBudget.Reservation? reservation, IHexEventSink sink, CancellationToken cancellationToken)
         {
-            var earliest = sentAt - account.RunOptions.AdoptionSkew;
+            // On Hex's clock: a host whose clock is off still finds the run its trigger created.
+            var earliest = sentAt + account.Client.ServerClockOffset - account.RunOptions.AdoptionSkew;
             var taken = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             for (var look = 0; look < Math.Max(1, account.RunOptions.AdoptionLookups); look++)
             {

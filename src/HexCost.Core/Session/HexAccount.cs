@@ -140,6 +140,8 @@ namespace HexCost.Session
             _heartbeat.Dispose();
             _lifetime.Cancel();
             Poller.Dispose();
+            // Records held while the store was out of reach get a last chance to be written.
+            State.Close(TimeSpan.FromSeconds(5));
             try
             {
                 // A clean end frees this owner's claims and reservations at once instead of when its lease runs out.

@@ -425,10 +425,11 @@ namespace HexCost.State
                 Io(_stateDir, "create", () =>
                 {
                     StateFiles.RestrictToOwner(_lockPath, isDirectory: false);
-                    if (!System.IO.Directory.Exists(_stateDir))
+                    foreach (var folder in new[] { _stateDir, Path.Combine(_stateDir, IndexFolderName) })
                     {
-                        System.IO.Directory.CreateDirectory(_stateDir);
-                        StateFiles.RestrictToOwner(_stateDir, isDirectory: true);
+                        if (System.IO.Directory.Exists(folder)) continue;
+                        System.IO.Directory.CreateDirectory(folder);
+                        StateFiles.RestrictToOwner(folder, isDirectory: true);
                     }
                     return 0;
                 });
@@ -680,14 +681,18 @@ namespace HexCost.State
 
         // ---- State files ----------------------------------------------------------------------------------------------
 
-        private static string BucketName(string key)
+        /// <summary>The index bucket of a key: one of 4096 files (the first 12 bits of its SHA-256), so a step rewrites a small
+        /// file however many keys the workspace has (about 250 a bucket at a million).</summary>
+        internal static string BucketName(string key)
         {
             using var sha = SHA256.Create();
             var hash = sha.ComputeHash(Encoding.UTF8.GetBytes(key));
-            return "index-" + hash[0].ToString("x2", CultureInfo.InvariantCulture) + ".json";
+            return ((hash[0] << 4) | (hash[1] >> 4)).ToString("x3", CultureInfo.InvariantCulture) + ".json";
         }
 
-        private string BucketPath(string name) => Path.Combine(_stateDir, name);
+        private string BucketPath(string name) => Path.Combine(_stateDir, IndexFolderName, name);
+
+        public const string IndexFolderName = "index";
 
         private Dictionary<string, IndexEntryDoc> LoadBucket(Dictionary<string, Dictionary<string, IndexEntryDoc>> loaded, string key)
         {

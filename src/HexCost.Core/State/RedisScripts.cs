@@ -57,25 +57,28 @@ end
 return out
 ");
 
-        /// <summary>KEYS: ledger, versions, values, runs, reservation owners, reservation projects, then each project's runs.
-        /// ARGV: retention µs; expect count, (key, version)…; record count, records…; write count, (key, has value, value)…;
-        /// budget count, (id, KEYS index of its project's runs, at µs)…; has reservation, reservation id.
-        /// Returns committed (1/0), now.</summary>
+        /// <summary>KEYS: ledger, versions, values, runs, reservation owners, reservation projects, recent record ids, then each
+        /// project's runs. ARGV: retention µs; record count, (id, record)…; expect count, (key, version)…; write count, (key,
+        /// has value, value)…; budget count, (id, KEYS index of its project's runs, at µs)…; has reservation, reservation id.
+        /// A commit whose first record the store already holds (a retry of one whose answer was lost) was applied: it counts
+        /// as committed and changes nothing. Returns committed (1/0), now.</summary>
         public static readonly RedisScript Commit = new RedisScript("commit", @"
 local now = now_us()
 local retention = tonumber(ARGV[1])
-local i = 2
+local records = tonumber(ARGV[2])
+if records > 0 and redis.call('ZSCORE', KEYS[7], ARGV[3]) then return { 1, now } end
+local i = 3 + 2 * records
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
   local v = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
   if v ~= tonumber(ARGV[i + 1]) then return { 0, now } end
   i = i + 2
 end
-n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do
-  redis.call('XADD', KEYS[1], '*', 'r', ARGV[i])
-  i = i + 1
+for r = 0, records - 1 do
+  redis.call('XADD', KEYS[1], '*', 'r', ARGV[4 + 2 * r])
+  redis.call('ZADD', KEYS[7], now, ARGV[3 + 2 * r])
 end
+if records > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. num(now - 86400000000)) end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
   redis.call('HINCRBY', KEYS[2], ARGV[i], 1)

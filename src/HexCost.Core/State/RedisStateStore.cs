@@ -238,17 +238,21 @@ namespace HexCost.State
             var records = Serialize(commit.Records);
             var keys = new List<RedisKey>
             {
-                Key("ledger"), Key("versions"), Key("entries"), Key("runs"), Key("reservations:owner"), Key("reservations:project"),
+                Key("ledger"), Key("versions"), Key("entries"), Key("runs"), Key("reservations:owner"), Key("reservations:project"), Key("recent"),
             };
-            var args = new List<RedisValue> { Micros(FileStateStore.BudgetRetention), commit.Expect.Count };
+            var args = new List<RedisValue> { Micros(FileStateStore.BudgetRetention), records.Count };
+            for (var r = 0; r < records.Count; r++)
+            {
+                args.Add(commit.Records[r].Id);
+                args.Add(records[r]);
+            }
+            args.Add(commit.Expect.Count);
             foreach (var expect in commit.Expect)
             {
                 if (expect.Key == null) throw new ArgumentException("An expected key is null.", nameof(commit));
                 args.Add(expect.Key);
                 args.Add(expect.Value);
             }
-            args.Add(records.Count);
-            args.AddRange(records.Select(r => (RedisValue)r));
             args.Add(commit.Writes.Count);
             foreach (var write in commit.Writes)
             {

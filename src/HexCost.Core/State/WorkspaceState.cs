@@ -33,12 +33,92 @@ namespace HexCost.State
 
         public string? User { get; }
 
-        /// <summary>Appends <paramref name="record"/> and applies it to the index entries it changes, in one atomic step.</summary>
+        private readonly object _outboxSync = new object();
+        private readonly Queue<(LedgerRecord Record, string? EndReservation)> _outbox = new Queue<(LedgerRecord, string?)>();
+        private readonly CancellationTokenSource _closing = new CancellationTokenSource();
+        private Task _flushing = Task.CompletedTask;
+
+        /// <summary>Appends <paramref name="record"/> and applies it to the index entries it changes, in one atomic step. A
+        /// record of something that already happened (a run Hex started) is never lost to a store that is out of reach for a
+        /// while: it is held here, in order, and written when the store answers again (said on <paramref name="sink"/>).</summary>
         /// <param name="endReservation">The run-budget reservation the record fulfils.</param>
-        public async Task<LedgerRecord> RecordAsync(LedgerRecord record, CancellationToken cancellationToken, string? endReservation = null)
+        public async Task<LedgerRecord> RecordAsync(LedgerRecord record, CancellationToken cancellationToken, string? endReservation = null, Infrastructure.IHexEventSink? sink = null)
         {
-            await DecideAsync(Array.Empty<string>(), _ => (true, record), cancellationToken, endReservation).ConfigureAwait(false);
+            lock (_outboxSync)
+            {
+                if (_outbox.Count > 0)
+                {
+                    Stamp(record);
+                    _outbox.Enqueue((record, endReservation));
+                    return record;
+                }
+            }
+            try
+            {
+                await DecideAsync(Array.Empty<string>(), _ => (true, record), cancellationToken, endReservation).ConfigureAwait(false);
+            }
+            catch (StateStoreException lost) when (lost is StateStoreUnavailableException || lost is StateStoreBusyException)
+            {
+                lock (_outboxSync)
+                {
+                    _outbox.Enqueue((record, endReservation));
+                    if (_flushing.IsCompleted) _flushing = Task.Run(FlushAsync);
+                }
+                sink?.Warning($"{lost.Message} The {record.Type} record{(record.RunId != null ? " of run " + record.RunId : "")} is held by this session "
+                              + "and written to the state store as soon as it answers again; keep this session open until then.");
+            }
             return record;
+        }
+
+        /// <summary>Records held while the store was out of reach, not yet written.</summary>
+        public int Held
+        {
+            get { lock (_outboxSync) return _outbox.Count; }
+        }
+
+        /// <summary>Writes the held records, oldest first, retrying every second while the store stays out of reach.</summary>
+        private async Task FlushAsync()
+        {
+            while (true)
+            {
+                (LedgerRecord Record, string? EndReservation) next;
+                lock (_outboxSync)
+                {
+                    if (_outbox.Count == 0) return;
+                    next = _outbox.Peek();
+                }
+                try
+                {
+                    await DecideAsync(Array.Empty<string>(), _ => (true, next.Record), _closing.Token, next.EndReservation).ConfigureAwait(false);
+                    lock (_outboxSync) _outbox.Dequeue();
+                }
+                catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (StateStoreException)
+                {
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(1), _closing.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Waits up to <paramref name="timeout"/> for held records to be written, then stops trying (the account is
+        /// closing). Returns how many could not be written.</summary>
+        public int Close(TimeSpan timeout)
+        {
+            Task flushing;
+            lock (_outboxSync) flushing = _flushing;
+            if (!flushing.IsCompleted) flushing.Wait(timeout);
+            _closing.Cancel();
+            return Held;
         }
 
         /// <summary>
@@ -59,7 +139,6 @@ namespace HexCost.State
                 var commit = CommitOf(entries, new[] { record });
                 commit.EndReservation = endReservation;
                 if ((await Store.CommitAsync(commit, cancellationToken).ConfigureAwait(false)).Committed) return result;
-                record.Id = null;
                 if (attempt >= 1000) throw new StateStoreBusyException($"The state at {Store.Location} changed under 1000 decisions in a row; another process may be looping.");
             }
         }

@@ -297,7 +297,7 @@ namespace HexCost.Tests.State
             }
             var state = Path.Combine(_dir.Path, "state");
             Assert.False(File.Exists(Ledger));
-            Assert.Empty(Directory.GetFiles(state, "index-*"));
+            Assert.Empty(Directory.GetFiles(Path.Combine(state, FileStateStore.IndexFolderName)));
             Assert.True(File.Exists(Path.Combine(state, "permits.json")));
 
             var commit = new StoreCommit();
@@ -305,11 +305,13 @@ namespace HexCost.Tests.State
             commit.Writes.Add(new KeyValuePair<string, string?>("k", "1"));
             await store.CommitAsync(commit, Ct);
             await store.WriteDocumentAsync("spend-policy", "{}", Array.Empty<LedgerRecord>(), Ct);
-            var bucket = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("k"))[0].ToString("x2");
-            Assert.Equal(new[] { "index-" + bucket + ".json", "permits.json", "version" }, Directory.GetFiles(state).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
+            var hash = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("k"));
+            var bucket = ((hash[0] << 4) | (hash[1] >> 4)).ToString("x3");
+            Assert.Equal(new[] { "permits.json", "version" }, Directory.GetFiles(state).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.Equal(new[] { bucket + ".json" }, Directory.GetFiles(Path.Combine(state, FileStateStore.IndexFolderName)).Select(Path.GetFileName));
             Assert.Equal(new[] { FileStateStore.LedgerFileName, "spend-policy.json", FileStateStore.LockFileName },
                 Directory.GetFiles(_dir.Path).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
-            var entry = JsonDocument.Parse(File.ReadAllText(Path.Combine(state, "index-" + bucket + ".json"))).RootElement.GetProperty("k");
+            var entry = JsonDocument.Parse(File.ReadAllText(Path.Combine(state, FileStateStore.IndexFolderName, bucket + ".json"))).RootElement.GetProperty("k");
             Assert.Equal(1, entry.GetProperty("v").GetInt64());
             Assert.Equal("1", entry.GetProperty("value").GetString());
             if (!OperatingSystem.IsWindows())
