@@ -27,6 +27,7 @@
         'Get-HexSpendLimit'
         'Get-HexRunReport'
         'Export-HexCostReport'
+        'Copy-HexState'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -26,6 +26,7 @@
         'Get-HexSpendLimit'
         'Get-HexRunReport'
         'Export-HexCostReport'
+        'Copy-HexState'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

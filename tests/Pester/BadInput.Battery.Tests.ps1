@@ -47,6 +47,7 @@ BeforeAll {
             }
             'Disconnect-Hex' { @{ Session = $session } }
             'Export-HexCostReport' { @{ Path = (Join-Path $TestDrive ("report-$([guid]::NewGuid().ToString('N')).html")); Plan = 'Team'; Confirm = $false } }
+            'Copy-HexState' { @{ Destination = (Join-Path $TestDrive ("copy-$([guid]::NewGuid().ToString('N')))); Confirm = $false } }
             'Get-HexCreditBalance' { @{ Plan = 'Team' } }
             'Get-HexRun' { @{ ProjectId = $project.ProjectId } }
             'Get-HexScheduleAudit' { @{ ProjectId = $project.ProjectId } }
@@ -186,6 +187,7 @@ Describe 'Every output type piped into every cmdlet that binds from the pipeline
         $samples = @{
             'HexCost.Session.HexSession'       = $session
             'HexCost.Reports.CostReportFile'   = (Export-HexCostReport -Path (Join-Path $TestDrive 'sample.html') -Plan Team -PassThru -Confirm:$false -ErrorAction Stop)
+            'HexCost.State.StateCopyResult'    = (Copy-HexState -Destination (Join-Path $TestDrive 'sample-copy') -PassThru -Confirm:$false -ErrorAction Stop)
             'HexCost.Model.CreditBalance'      = @(Get-HexCreditBalance -Plan Team -ErrorAction Stop)[0]
             'HexCost.Model.CreditSummary'      = (Get-HexCreditBalance -Plan Team -Workspace -ErrorAction Stop)
             'HexCost.Model.HexProject'         = $project

@@ -134,6 +134,7 @@ $script:HexBatteryAccepted = @{
     'Set-HexSpendLimit -AlertThreshold EmptyArray'        = @{ Means = 'Valid'; Why = 'no alert thresholds' }
     'Export-HexCostReport -Path RightToLeftAndEmoji'      = @{ Means = 'Valid'; Why = 'a legal file name' }
     'Connect-Hex -StatePath RightToLeftAndEmoji'          = @{ Means = 'Valid'; Why = 'a legal folder name' }
+    'Copy-HexState -Destination RightToLeftAndEmoji'      = @{ Means = 'Valid'; Why = 'a legal folder name' }
     'Connect-Hex -Token TokenWithTrailingNewline'         = @{ Means = 'Valid'; Why = 'the token is trimmed, as Get-Content -Raw gives it' }
     'Invoke-HexRun -IdempotencyKey TrailingNewline'       = @{ Means = 'Valid'; Why = 'trimmed, as a line of Get-Content or a CSV cell gives it' }
     'Invoke-HexRun -SourceVersion TrailingNewline'        = @{ Means = 'Valid'; Why = 'trimmed, as a line of Get-Content or a CSV cell gives it' }

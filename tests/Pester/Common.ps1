@@ -30,14 +30,15 @@ $HexRunStatuses = @('PENDING', 'RUNNING', 'ERRORED', 'COMPLETED', 'KILLED', 'UNA
 $HexCostCmdlets = @(
     'Connect-Hex', 'Disconnect-Hex', 'Get-HexProject', 'Invoke-HexRun', 'Get-HexRun', 'Stop-HexRun', 'Get-HexScheduleAudit',
     'Get-HexCreditBalance', 'Import-HexCreditUsage', 'Set-HexSpendLimit', 'Get-HexSpendLimit', 'Get-HexRunReport',
-    'Export-HexCostReport'
+    'Export-HexCostReport', 'Copy-HexState'
 )
 # The cmdlets that change something (Hex runs, the ledger, the spend policy, a file): each takes -WhatIf and -Confirm.
-$HexCostStateChangingCmdlets = @('Invoke-HexRun', 'Stop-HexRun', 'Import-HexCreditUsage', 'Set-HexSpendLimit', 'Export-HexCostReport')
+$HexCostStateChangingCmdlets = @('Invoke-HexRun', 'Stop-HexRun', 'Import-HexCreditUsage', 'Set-HexSpendLimit', 'Export-HexCostReport', 'Copy-HexState')
 # Every type name HexCost writes (each has a table view in HexCost.Format.ps1xml).
 $HexCostOutputTypes = @(
     'HexCost.Session', 'HexCost.Project', 'HexCost.Run', 'HexCost.ScheduleFinding', 'HexCost.CreditBalance', 'HexCost.CreditSummary',
-    'HexCost.CreditUsageImport', 'HexCost.SpendPolicy', 'HexCost.SpendPolicyChange', 'HexCost.RunReport', 'HexCost.CostReport'
+    'HexCost.CreditUsageImport', 'HexCost.SpendPolicy', 'HexCost.SpendPolicyChange', 'HexCost.RunReport', 'HexCost.CostReport',
+    'HexCost.StateCopy'
 )
 
 function Get-HexCostRepoRoot {

@@ -332,6 +332,19 @@ Describe 'Default views at 80 and 120 columns' -Tag 'CI' {
         $null = Assert-HexTable -InputObject $report -TypeName 'HexCost.RunReport' -Expected $expected
     }
 
+    It 'Copy-HexState -PassThru: where it copied, and how many records' {
+        $copy = Copy-HexState -Destination (Join-Path $TestDrive 'copied-state') -PassThru -Confirm:$false -ErrorAction Stop
+        $expected = [ordered]@{
+            Copied  = { [string]$args[0].RecordsCopied }
+            Earlier = { [string]$args[0].RecordsAlreadyCopied }
+            Docs    = { [string]$args[0].DocumentsCopied }
+            Kept    = { [string]$args[0].DocumentsKept }
+        }
+        $lines = Assert-HexTable -InputObject @($copy) -TypeName 'HexCost.StateCopy' -Expected $expected
+        # The workspace's folder under the destination: its end (the org id) stays whole.
+        ($lines -join "`n") | Should -Match ([regex]::Escape($copy.Destination.Substring($copy.Destination.Length - 30)))
+    }
+
     It 'Export-HexCostReport -PassThru: the page, with the end of its path' {
         $file = Export-HexCostReport -Path (Join-Path $TestDrive 'hex-cost-report.html') -Plan Team -PassThru -ErrorAction Stop
         $expected = [ordered]@{

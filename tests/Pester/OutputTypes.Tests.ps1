@@ -30,6 +30,7 @@ Describe 'Export-Csv and Import-Csv' -Tag 'CI' {
         $samples['HexCost.SpendPolicyChange'] = @(Get-HexSpendLimit -History -ErrorAction Stop)
         $samples['HexCost.RunReport'] = @(Get-HexRunReport -ErrorAction Stop)
         $samples['HexCost.CostReport'] = @(Export-HexCostReport -Path (Join-Path $TestDrive 'report.html') -PassThru -Confirm:$false -ErrorAction Stop)
+        $samples['HexCost.StateCopy'] = @(Copy-HexState -Destination (Join-Path $TestDrive 'copy') -PassThru -Confirm:$false -ErrorAction Stop)
     }
 
     AfterAll {

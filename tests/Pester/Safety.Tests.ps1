@@ -46,6 +46,10 @@ Describe 'Safety' -Tag 'CI' {
         $report = Join-Path $TestDrive 'whatif.html'
         Export-HexCostReport -Path $report -WhatIf
         Test-Path -LiteralPath $report | Should -BeFalse
+
+        $copy = Join-Path $TestDrive 'copy-whatif'
+        Copy-HexState -Destination $copy -WhatIf
+        Test-Path -LiteralPath $copy | Should -BeFalse -Because '-WhatIf creates no state folder'
     }
 
     It 'starts one run for one -IdempotencyKey, however often it is called' {
@@ -83,6 +87,7 @@ Describe 'Safety' -Tag 'CI' {
             Get-HexSpendLimit -History
             Get-HexRunReport
             Export-HexCostReport -Path $report -PassThru -Confirm:$false
+            Copy-HexState -Destination (Join-Path $TestDrive 'copy-secrets') -PassThru -Confirm:$false -Verbose
             # A wrong token is a terminating error (HexAuthFailed): its record is checked like the others.
             try {
                 Connect-Hex -Token (ConvertTo-SecureString -String ('hxtw_' + ('1' * 96)) -AsPlainText -Force) -BaseUri $emulator.BaseUri -StatePath (New-HexTestStatePath -Root $TestDrive)

@@ -33,7 +33,7 @@ namespace HexCost.Tests.Module
                 var manifest = shell.Run("Test-ModuleManifest -Path $args[0] -ErrorAction Stop", packaged).ThrowIfErrors().Output.Single();
                 Assert.Equal("bin/net8.0/HexCost.Commands.dll", manifest.Prop<string>("RootModule")); // this edition's build
                 shell.Run("Import-Module $args[0] -ErrorAction Stop", packaged).ThrowIfErrors();
-                Assert.Equal(13, shell.Run("Get-Command -Module HexCost").ThrowIfErrors().Output.Count);
+                Assert.Equal(14, shell.Run("Get-Command -Module HexCost").ThrowIfErrors().Output.Count);
                 Assert.Contains(Path.Combine("module", "HexCost"), shell.Run("(Get-Module HexCost).ModuleBase").Output.Single().ToString());
                 var documented = shell.Run("(Get-Help Invoke-HexRun -Full).parameters.parameter | ForEach-Object { [string]$_.name }").ThrowIfErrors().Output.Select(o => o.ToString());
                 Assert.Contains("IdempotencyKey", documented); // help ships in the package

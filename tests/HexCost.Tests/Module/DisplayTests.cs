@@ -54,6 +54,7 @@ namespace HexCost.Tests.Module
             ("HexCost.RunReport", typeof(RunReport), "TableControl"),
             ("HexCost.CreditUsageImport", typeof(CreditUsageImport), "TableControl"),
             ("HexCost.CostReport", typeof(CostReportFile), "TableControl"),
+            ("HexCost.StateCopy", typeof(HexCost.State.StateCopyResult), "TableControl"),
         };
 
         // ---- (a) a view for every output type, accepted by the engine ----
@@ -322,6 +323,11 @@ namespace HexCost.Tests.Module
             [("HexCost.CostReport", "Users")] = 4,
             [("HexCost.CostReport", "Saved/wk")] = 7, // 12345.7
             [("HexCost.CostReport", "CreditSource")] = 14, // Threads+Import
+            [("HexCost.StateCopy", "Destination")] = 38, // rediss://hexcost-state.internal:6380/2, or a path's end
+            [("HexCost.StateCopy", "Copied")] = 7, // 1234567
+            [("HexCost.StateCopy", "Earlier")] = 7,
+            [("HexCost.StateCopy", "Docs")] = 1,
+            [("HexCost.StateCopy", "Kept")] = 1,
         };
 
         /// <summary>Rows of every output type with the widest realistic values, and per row the texts it must show whole.</summary>
@@ -376,6 +382,7 @@ namespace HexCost.Tests.Module
             var report = new RunReport { ProjectId = Guid(), Triggered = 123456, CacheHits = 123456, Adopted = 12, Completed = 123456, Failed = 12345, Forced = 12345, ThrottledSeconds = 12345.67, PercentOfBudget = 12345.6 };
             var import = new CreditUsageImport { Path = "/home/finance/exports/2025/hex-usage-2025-03.csv", Rows = 1234579, Imported = 1234567, Duplicates = 1234567, Rejected = 1234567, CreditsImported = 1234567.5m };
             var file = new CostReportFile { Path = "/home/finance/reports/2025/hex-cost-2025-03.html", Bytes = 1234567890, Findings = 12345, Users = 1234, RunsSavedPerWeek = 12345.67, CreditSource = "Threads+Import" };
+            var copy = new HexCost.State.StateCopyResult { Source = "/home/ops/.local/share/HexCost/workspaces/" + Guid(), Destination = "rediss://hexcost-state.internal:6380/2", RecordsCopied = 1234567, RecordsAlreadyCopied = 1234567, DocumentsCopied = 2, DocumentsKept = 2 };
 
             (object[], string[][]) Of<T>(string typeName, T[] rows, Func<T, string?[]> values) =>
                 (rows.Select(r => (object)Typed(r!, typeName)).ToArray(), rows.Select(r => values(r).Where(v => !string.IsNullOrEmpty(v)).Select(v => v!).ToArray()).ToArray());
@@ -395,6 +402,7 @@ namespace HexCost.Tests.Module
                 ["HexCost.RunReport"] = Of("HexCost.RunReport", new[] { report }, r => new[] { r.ProjectId, "123456", "12345", D(r.PercentOfBudget, "0.#") }),
                 ["HexCost.CreditUsageImport"] = Of("HexCost.CreditUsageImport", new[] { import }, i => new[] { "/hex-usage-2025-03.csv", "1234567", N(i.CreditsImported, "N1") }),
                 ["HexCost.CostReport"] = Of("HexCost.CostReport", new[] { file }, f => new[] { "/hex-cost-2025-03.html", "12345", "1234", D(f.RunsSavedPerWeek, "0.#"), f.CreditSource }),
+                ["HexCost.StateCopy"] = Of("HexCost.StateCopy", new[] { copy }, c => new[] { c.Destination, "1234567", "2" }),
             };
         }
 
@@ -432,6 +440,10 @@ namespace HexCost.Tests.Module
                 {
                     Path = "/very/long/path/" + new string('d', 80) + "/hex-cost-2025-03.html", Findings = int.MaxValue, Users = int.MaxValue, RunsSavedPerWeek = 1e12, CreditSource = new string('C', 40),
                 }, "HexCost.CostReport"),
+                ["HexCost.StateCopy"] = Typed(new HexCost.State.StateCopyResult
+                {
+                    Destination = "/very/long/path/" + new string('d', 80), RecordsCopied = int.MaxValue, RecordsAlreadyCopied = int.MaxValue, DocumentsCopied = int.MaxValue, DocumentsKept = int.MaxValue,
+                }, "HexCost.StateCopy"),
             };
         }
 

@@ -54,6 +54,7 @@ namespace HexCost.Tests.Module
             samples["HexCost.CreditSummary"] = Run(shell, "Get-HexCreditBalance -Plan Team -Workspace");
             samples["HexCost.RunReport"] = Run(shell, "Get-HexRunReport");
             samples["HexCost.CostReport"] = Run(shell, "Export-HexCostReport -Path $args[0] -PassThru -Confirm:$false", Path.Combine(scratch.Path, "report.html"));
+            samples["HexCost.StateCopy"] = Run(shell, "Copy-HexState -Destination $args[0] -PassThru -Confirm:$false", Path.Combine(scratch.Path, "copy"));
 
             var viewed = Regex.Matches(File.ReadAllText(Path.Combine(Repo.Root, "module", "HexCost.Format.ps1xml")), "<TypeName>(?<name>[^<]+)</TypeName>")
                 .Select(m => m.Groups["name"].Value).Distinct().OrderBy(n => n, StringComparer.Ordinal);
