@@ -32,8 +32,10 @@ namespace HexCost.Runs
             try
             {
                 var searched = false;
+                var waitingSince = account.Time.GetUtcNow();
                 while (true)
                 {
+                    var waitedEnough = account.Time.GetUtcNow() - waitingSince > account.RunOptions.ClaimWaitLimit;
                     LedgerRecord? seen = null;
                     var step = await account.State.DecideAsync(new[] { entryKey }, view =>
                     {
@@ -43,7 +45,7 @@ namespace HexCost.Runs
                         if ((seen.Type == LedgerRecordTypes.Trigger && seen.Outcome == TriggerOutcomes.Rejected)
                             || (seen.Type == LedgerRecordTypes.Intent && seen.Outcome == TriggerOutcomes.Released)) return (Step.Trigger, Intent(account, request, idempotencyKey, canonical));
                         if (searched) return (Step.Trigger, Intent(account, request, idempotencyKey, canonical));
-                        return RunFlight.IsHeldByOther(account, seen, view) ? (Step.WaitForOther, null) : (Step.Recover, null);
+                        return RunFlight.IsHeldByOther(account, seen, view) && !waitedEnough ? (Step.WaitForOther, null) : (Step.Recover, null);
                     }, cancellationToken).ConfigureAwait(false);
 
                     switch (step)
@@ -57,7 +59,7 @@ namespace HexCost.Runs
                             continue;
                         case Step.Recover:
                             searched = true;
-                            sink.Verbose($"A trigger for idempotency key '{idempotencyKey}' was sent at {seen!.At:u} and never answered (its session ended); looking for the run it may have created.");
+                            sink.Verbose($"A trigger for idempotency key '{idempotencyKey}' was claimed at {seen!.At:u} and has no recorded run (its session ended, or has held it longer than {account.RunOptions.ClaimWaitLimit.TotalMinutes:0} minutes); looking for the run it may have created.");
                             var adopted = await RunTrigger.AdoptAsync(account, request, canonical, null, seen.At, requestedAt, null, sink, cancellationToken).ConfigureAwait(false);
                             if (adopted == null) continue;
                             if (!wait.Wait || RunStatuses.IsTerminal(adopted.Status)) return RunStatuses.IsTerminal(adopted.Status) ? RunWaiter.Finish(adopted) : new RunResult(adopted);

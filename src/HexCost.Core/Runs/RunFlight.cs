@@ -100,15 +100,17 @@ namespace HexCost.Runs
         {
             var entryKey = LedgerIndex.CacheKey(key);
             var reattachFailed = false;
+            var waitingSince = account.Time.GetUtcNow();
             while (true)
             {
+                var waitedEnough = account.Time.GetUtcNow() - waitingSince > account.RunOptions.ClaimWaitLimit;
                 CacheEntry? entry = null;
                 var step = await account.State.DecideAsync(new[] { entryKey }, view =>
                 {
                     entry = LedgerIndex.Parse<CacheEntry>(view[entryKey].Value);
                     if (entry?.Completed != null) return (Step.Cached, (LedgerRecord?)null);
                     if (!reattachFailed && entry?.Open != null) return (Step.Reattach, null);
-                    if (entry?.Claim != null && IsHeldByOther(account, entry.Claim, view)) return (Step.WaitForOther, null);
+                    if (entry?.Claim != null && IsHeldByOther(account, entry.Claim, view) && !waitedEnough) return (Step.WaitForOther, null);
                     return (Step.Trigger, new LedgerRecord
                     {
                         Type = LedgerRecordTypes.Intent, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, CacheKey = key,

@@ -181,5 +181,9 @@ namespace HexCost.Session
         public TimeSpan AdoptionLookupDelay { get; set; } = TimeSpan.FromSeconds(1);
         /// <summary>The share of the request budget the poll loop may use.</summary>
         public double PollBudgetShare { get; set; } = 0.5;
+        /// <summary>How long another live owner's claim on a key is waited for before this one looks in Hex for its run and
+        /// takes the key over (its trigger record may have been lost, say to a failover). Safe at any time: the other owner's
+        /// trigger is fenced, so it sends nothing once its key is taken over.</summary>
+        public TimeSpan ClaimWaitLimit { get; set; } = TimeSpan.FromMinutes(2);
     }
 }

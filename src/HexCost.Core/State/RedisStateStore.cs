@@ -278,7 +278,25 @@ namespace HexCost.State
             args.Add(commit.EndReservation != null ? "1" : "0");
             args.Add(commit.EndReservation ?? "");
             var result = (RedisResult[])(await RunAsync(RedisScript.Commit, "commit", keys.ToArray(), args.ToArray(), cancellationToken).ConfigureAwait(false))!;
-            return new CommitResult((long)result[0] == 1, Instant((long)result[1]));
+            var committed = (long)result[0] == 1;
+            if (committed && commit.Records.Count > 0) await WaitForReplicasAsync(cancellationToken).ConfigureAwait(false);
+            return new CommitResult(committed, Instant((long)result[1]));
+        }
+
+        private int _replicas = -1;
+
+        /// <summary>A server with replicas: a commit returns once one replica has it too (WAIT, up to half a second), so a
+        /// failover to that replica keeps a claim made just before a trigger. A server without replicas: nothing to wait for.</summary>
+        private async Task WaitForReplicasAsync(CancellationToken cancellationToken)
+        {
+            if (_replicas < 0)
+            {
+                var info = (string?)await CallAsync("read the replication state", db => db.ExecuteAsync("INFO", "replication"), cancellationToken).ConfigureAwait(false) ?? "";
+                var line = info.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("connected_slaves:", StringComparison.Ordinal));
+                _replicas = line != null && int.TryParse(line.Substring("connected_slaves:".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+            }
+            if (_replicas == 0) return;
+            await CallAsync("wait for a replica", db => db.ExecuteAsync("WAIT", 1, 500), cancellationToken).ConfigureAwait(false);
         }
 
         public async Task<RecordPage> ReadRecordsAsync(string? after, int max, CancellationToken cancellationToken)
