@@ -47,7 +47,7 @@ BeforeAll {
             }
             'Disconnect-Hex' { @{ Session = $session } }
             'Export-HexCostReport' { @{ Path = (Join-Path $TestDrive ("report-$([guid]::NewGuid().ToString('N')).html")); Plan = 'Team'; Confirm = $false } }
-            'Copy-HexState' { @{ Destination = (Join-Path $TestDrive ("copy-$([guid]::NewGuid().ToString('N')))); Confirm = $false } }
+            'Copy-HexState' { @{ Destination = (Join-Path $TestDrive ('copy-' + [guid]::NewGuid().ToString('N'))); Confirm = $false } }
             'Get-HexCreditBalance' { @{ Plan = 'Team' } }
             'Get-HexRun' { @{ ProjectId = $project.ProjectId } }
             'Get-HexScheduleAudit' { @{ ProjectId = $project.ProjectId } }

@@ -291,12 +291,27 @@ namespace HexCost.State
         {
             if (_replicas < 0)
             {
-                var info = (string?)await CallAsync("read the replication state", db => db.ExecuteAsync("INFO", "replication"), cancellationToken).ConfigureAwait(false) ?? "";
-                var line = info.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("connected_slaves:", StringComparison.Ordinal));
-                _replicas = line != null && int.TryParse(line.Substring("connected_slaves:".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+                try
+                {
+                    var info = (string?)await CallAsync("read the replication state", db => db.ExecuteAsync("INFO", "replication"), cancellationToken).ConfigureAwait(false) ?? "";
+                    var line = info.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("connected_slaves:", StringComparison.Ordinal));
+                    _replicas = line != null && int.TryParse(line.Substring("connected_slaves:".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+                }
+                catch (StateStoreException denied) when (!(denied is StateStoreUnavailableException) && !(denied is StateStoreBusyException))
+                {
+                    // An ACL user without INFO: nothing to wait for that HexCost can see (said by DurabilityWarningsAsync's check).
+                    _replicas = 0;
+                }
             }
             if (_replicas == 0) return;
-            await CallAsync("wait for a replica", db => db.ExecuteAsync("WAIT", 1, 500), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await CallAsync("wait for a replica", db => db.ExecuteAsync("WAIT", 1, 500), cancellationToken).ConfigureAwait(false);
+            }
+            catch (StateStoreException denied) when (!(denied is StateStoreUnavailableException) && !(denied is StateStoreBusyException))
+            {
+                _replicas = 0;
+            }
         }
 
         public async Task<RecordPage> ReadRecordsAsync(string? after, int max, CancellationToken cancellationToken)

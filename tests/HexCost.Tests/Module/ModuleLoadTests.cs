@@ -12,7 +12,7 @@ namespace HexCost.Tests.Module
 {
     public class ModuleLoadTests
     {
-        private static readonly string[] Exported = { "Connect-Hex", "Disconnect-Hex", "Get-HexProject", "Invoke-HexRun", "Get-HexRun", "Stop-HexRun", "Get-HexScheduleAudit", "Get-HexCreditBalance", "Import-HexCreditUsage", "Set-HexSpendLimit", "Get-HexSpendLimit", "Get-HexRunReport", "Export-HexCostReport" };
+        private static readonly string[] Exported = { "Connect-Hex", "Disconnect-Hex", "Get-HexProject", "Invoke-HexRun", "Get-HexRun", "Stop-HexRun", "Get-HexScheduleAudit", "Get-HexCreditBalance", "Import-HexCreditUsage", "Set-HexSpendLimit", "Get-HexSpendLimit", "Get-HexRunReport", "Export-HexCostReport", "Copy-HexState" };
 
         [Fact]
         public void Manifest_is_valid_and_exports_exactly_the_cmdlets_that_exist()
