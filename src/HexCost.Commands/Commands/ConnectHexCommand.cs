@@ -158,6 +158,14 @@ namespace HexCost.Commands
                     options.User = Credential.UserName.TrimStart('\\');
                     options.Password = Credential.GetNetworkCredential().Password;
                 }
+                try
+                {
+                    options.Parse();
+                }
+                catch (HexException bad)
+                {
+                    throw new HexException(bad.Kind, source + ": " + bad.Message, bad);
+                }
                 return options;
             }
         }

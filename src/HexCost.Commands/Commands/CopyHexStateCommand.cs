@@ -89,7 +89,14 @@ namespace HexCost.Commands
                     server.User = DestinationCredential.UserName.TrimStart('\\');
                     server.Password = DestinationCredential.GetNetworkCredential().Password;
                 }
-                server.Parse();
+                try
+                {
+                    server.Parse();
+                }
+                catch (HexException bad)
+                {
+                    throw new HexException(bad.Kind, "-Destination: " + bad.Message, bad);
+                }
                 return new StateStoreOptions { Server = server };
             }
             if (DestinationCredential != null)
