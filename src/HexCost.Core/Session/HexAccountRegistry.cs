@@ -116,9 +116,10 @@ namespace HexCost.Session
                     }
                     throw;
                 }
-                if (account.IsDisposed)
+                if (account.IsDisposed || account.Store is FileStateStore { IsGone: true })
                 {
-                    Accounts.TryRemove(key, out _);
+                    // Disposed, or its state folder was deleted under it: connect afresh (its own sessions keep it until released).
+                    ((ICollection<KeyValuePair<string, Lazy<SharedWork<HexAccount>>>>)Accounts).Remove(new KeyValuePair<string, Lazy<SharedWork<HexAccount>>>(key, lazy));
                     continue;
                 }
                 var otherState = !string.Equals(account.Store.Location, new StateStoreOptions { StateRoot = stateRoot, Server = options.StateStore }.LocationFor(account.OrgId), StringComparison.Ordinal);

@@ -85,6 +85,9 @@ namespace HexCost.State
         }
 
         public string Directory { get; }
+
+        /// <summary>The workspace's folder was deleted under this store (its state is gone with it).</summary>
+        public bool IsGone => !System.IO.Directory.Exists(Directory);
         public string Location => Directory;
         public string LedgerPath => _ledgerPath;
 
