@@ -117,7 +117,7 @@ internal static class StateBenchmark
                     trigger.Add(t);
                     cmdlet.Add(m);
                 }
-                var stateBytes = Directory.GetFiles(Path.Combine(dir, "state")).Sum(f => new FileInfo(f).Length);
+                var stateBytes = Directory.GetFiles(Path.Combine(dir, "state"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
                 results.Add(new SizeResult(size, ledgerBytes, migrateMs, note, stateBytes, connect, hit, trigger, cmdlet));
                 Console.WriteLine($"[state]   migration {migrateMs:0} ms, connect median {Median(connect):0.0} ms, hit {Median(hit):0.0} ms, trigger {Median(trigger):0.0} ms");
                 Delete(stateRoot);
