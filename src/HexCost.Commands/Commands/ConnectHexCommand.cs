@@ -149,24 +149,10 @@ namespace HexCost.Commands
                 if (StatePathGiven)
                     throw new HexException(HexErrorKind.InvalidConfiguration,
                         $"-StatePath names a folder for the state and {source} a Redis server: the state is kept in one place. Give one of them.");
-                if (!location.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) && !location.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
+                if (!StateStoreParameters.IsRedis(location))
                     throw new HexException(HexErrorKind.InvalidConfiguration,
                         $"{source} '{HexIds.Show(location).Trim('\'')}' is not a Redis state store: give redis://host:port or rediss://host:port (TLS). To keep the state in a folder, use -StatePath.");
-                var options = new RedisStoreOptions(location);
-                if (Credential != null)
-                {
-                    options.User = Credential.UserName.TrimStart('\\');
-                    options.Password = Credential.GetNetworkCredential().Password;
-                }
-                try
-                {
-                    options.Parse();
-                }
-                catch (HexException bad)
-                {
-                    throw new HexException(bad.Kind, source + ": " + bad.Message, bad);
-                }
-                return options;
+                return StateStoreParameters.Redis(location, Credential, source);
             }
         }
 

@@ -81,24 +81,7 @@ namespace HexCost.Commands
         private StateStoreOptions Target()
         {
             var given = RunService.Given(Destination);
-            if (given != null && (given.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) || given.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase)))
-            {
-                var server = new RedisStoreOptions(given);
-                if (DestinationCredential != null)
-                {
-                    server.User = DestinationCredential.UserName.TrimStart('\\');
-                    server.Password = DestinationCredential.GetNetworkCredential().Password;
-                }
-                try
-                {
-                    server.Parse();
-                }
-                catch (HexException bad)
-                {
-                    throw new HexException(bad.Kind, "-Destination: " + bad.Message, bad);
-                }
-                return new StateStoreOptions { Server = server };
-            }
+            if (StateStoreParameters.IsRedis(given)) return new StateStoreOptions { Server = StateStoreParameters.Redis(given!, DestinationCredential, "-Destination") };
             if (DestinationCredential != null)
                 throw new ArgumentException("-DestinationCredential is for a Redis -Destination (redis:// or rediss://); a state folder takes none.", nameof(DestinationCredential));
             return new StateStoreOptions { StateRoot = System.IO.Path.GetFullPath(FileSystemPaths.Resolve(this, Destination, "-Destination")) };
