@@ -360,7 +360,9 @@ while ($state.Held -gt 0 -and [DateTime]::UtcNow -lt $deadline) { [System.Thread
                 _redis.Start();
                 foreach (var host in started) await host.WaitForLogAsync("batch", TimeSpan.FromMinutes(2));
                 EngineScript.Go(world, "rerun");
-                var outputs = await Task.WhenAll(started.Select(h => h.SucceedAsync(TimeSpan.FromMinutes(2))));
+                // Errors caught by the script leave the host's exit code at 1: each host's last line says it got to its end.
+                var outputs = (await Task.WhenAll(started.Select(h => h.FinishAsync(TimeSpan.FromMinutes(2))))).Select(r => r.Lines).ToArray();
+                Assert.All(outputs, o => Assert.Single(o, l => l.StartsWith("held ", StringComparison.Ordinal)));
                 var failed = Lines(outputs, "failed ");
                 _output.WriteLine($"killed at {killedAt} runs; {failed.Count} items failed: " + string.Join("; ", failed));
                 Assert.All(failed, l => Assert.Matches("^failed \\S+ (HexStateStoreUnavailable|HexStateBusy),", l));
