@@ -19,6 +19,8 @@ namespace HexCost.Benchmarks;
 /// dotnet run -c Release --project tests/HexCost.Benchmarks -- --audit [--sizes 1000,10000] [--scale 120 | --no-limits] [--no-trace] [--no-histogram] [--out FILE]
 /// With <c>--state</c> it measures the state engine instead (see <see cref="StateBenchmark"/>): connect with 10k/100k/1M-record
 /// ledgers and the store's permit throughput: dotnet run -c Release --project tests/HexCost.Benchmarks -- --state
+/// With <c>--hosts</c> it measures processes and hosts sharing one state, the file store against Redis (see
+/// <see cref="HostsBenchmark"/>): dotnet run -c Release --project tests/HexCost.Benchmarks -- --hosts
 /// </summary>
 public static class Program
 {
@@ -29,6 +31,7 @@ public static class Program
         if (args.Length > 0 && args[0] == AuditBenchmark.ChildSwitch) return AuditBenchmark.Child(args, Path.Combine(FindRepoRoot(), "HexCost.psd1"));
         if (args.Contains(AuditBenchmark.Switch)) return await AuditBenchmark.RunAsync(args, FindRepoRoot());
         if (args.Contains(StateBenchmark.Switch)) return await StateBenchmark.RunAsync(args, FindRepoRoot());
+        if (args.Contains(HostsBenchmark.Switch)) return await HostsBenchmark.RunAsync(args, FindRepoRoot());
 
         Settings settings;
         try
@@ -83,6 +86,8 @@ public static class Program
             .AppendLine($"- Naive: HttpClient; batches of {NaiveScenario.BatchSize} triggers then sleep {ScaledLimits.Seconds(limits.Minute)}; on 429/503 sleep Retry-After, else {ScaledLimits.Seconds(NaiveScenario.FixedRetry(limits))}; poll each run every {ScaledLimits.Seconds(NaiveScenario.PollInterval(limits))}")
             .AppendLine()
             .Append(report.Markdown);
+        if (HostsBenchmark.ExistingSection(resultsPath) is { } hosts) // the --hosts section is kept
+            markdown.AppendLine().Append(hosts);
         if (StateBenchmark.ExistingSection(resultsPath) is { } state) // the --state section is kept
             markdown.AppendLine().Append(state);
         if (AuditBenchmark.ExistingSection(resultsPath) is { } audit) // the --audit section is kept

@@ -20,8 +20,9 @@ namespace HexCost.Ledger
         /// <summary>The state root as a full path (<paramref name="configured"/>, else <see cref="DefaultRoot"/>), created with
         /// its workspaces folder, so a path HexCost cannot use fails before any request. <paramref name="source"/> names where
         /// the path came from (e.g. -StatePath) in the error.</summary>
+        /// <param name="create">False when the state is kept elsewhere (a Redis store): the path is checked, nothing is created.</param>
         /// <exception cref="HexException">InvalidConfiguration: not a path, a file, or a folder that cannot be created.</exception>
-        public static string PrepareRoot(string? configured, string source)
+        public static string PrepareRoot(string? configured, string source, bool create = true)
         {
             var given = string.IsNullOrWhiteSpace(configured) ? DefaultRoot() : configured!;
             string root;
@@ -34,6 +35,7 @@ namespace HexCost.Ledger
                 throw Unusable(source, given, $"it is not a path HexCost can use: {ex.Message}", ex);
             }
             if (File.Exists(root)) throw Unusable(source, root, "it is a file, not a folder", null);
+            if (!create) return root;
             try
             {
                 Directory.CreateDirectory(Path.Combine(root, "workspaces"));

@@ -92,7 +92,8 @@ namespace HexCost.Session
             var baseUri = ResolveBaseUri(options.BaseUri);
             if (options.RequestTimeout is TimeSpan requestTimeout) options.Client.AttemptTimeout = requestTimeout;
             options.StateStore?.Parse(); // a location that cannot be a Redis server fails before any request
-            var stateRoot = StateFiles.PrepareRoot(options.StatePath, options.StatePathSource);
+            // A Redis store keeps the state on the server: no state folder is made (not even when the server cannot be reached).
+            var stateRoot = StateFiles.PrepareRoot(options.StatePath, options.StatePathSource, create: options.StateStore == null);
             var key = baseUri.AbsoluteUri.ToLowerInvariant() + "|" + Fingerprint(token);
             Lazy<SharedWork<HexAccount>>? replaced = null;
             while (true)

@@ -50,6 +50,9 @@ namespace HexCost.Tests.State
             return dir;
         }
 
+        /// <summary>The home folder ($env:HEXCOST_HOME) of host <paramref name="name"/> started with a Redis state store.</summary>
+        public static string HomeOf(HexWorld world, string name) => Path.Combine(world.State.Path, "homes", name);
+
         /// <summary>Creates the file <c>WaitFor <paramref name="name"/></c> waits for.</summary>
         public static void Go(HexWorld world, string name) => File.WriteAllText(Path.Combine(SyncDir(world), name), "");
 
@@ -57,8 +60,11 @@ namespace HexCost.Tests.State
         /// <param name="otherPidNamespace">Runs the host in a PID namespace of its own (unshare): its process id means
         /// nothing here, as another host's would not.</param>
         /// <param name="clockSkew">How far this process's clock is off the test clock (another host's clock).</param>
+        /// <param name="stateStore">A Redis state store (redis://host:port): <c>Connect</c> passes it as -StateStore instead of
+        /// -StatePath, and the process gets a home folder of its own ($env:HEXCOST_HOME, <see cref="HomeOf"/>), as a separate
+        /// host would: no state folder is shared.</param>
         public static EngineScript Start(HexWorld world, string name, string body, string limits = Limits, bool connect = true,
-            bool otherPidNamespace = false, TimeSpan clockSkew = default)
+            bool otherPidNamespace = false, TimeSpan clockSkew = default, string? stateStore = null)
         {
             var sync = SyncDir(world);
             var logPath = Path.Combine(sync, name + ".log");
@@ -74,7 +80,9 @@ function Barrier([string]$Barrier, [int]$Count) {
 }
 function WaitFor([string]$File) { while (-not [System.IO.File]::Exists([System.IO.Path]::Combine($Sync, $File))) { [System.Threading.Thread]::Sleep(5) } }
 function Connect([string]$Root = $StatePath) {
-    $script:Session = Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $Root -RateLimit " + limits + @" -PassThru
+" + (stateStore == null
+                ? "    $script:Session = Connect-Hex -Token $Token -BaseUri $BaseUri -StatePath $Root -RateLimit " + limits + " -PassThru"
+                : "    $script:Session = Connect-Hex -Token $Token -BaseUri $BaseUri -StateStore '" + stateStore + "' -RateLimit " + limits + " -PassThru") + @"
 }
 # Verbose lines go to the log as they come; everything else stays output.
 filter LogVerbose { if ($_ -is [System.Management.Automation.VerboseRecord]) { Log ""verbose $($_.Message)"" } else { $_ } }
@@ -100,6 +108,13 @@ Import-Module $Manifest
                 start.ArgumentList.Add(arg);
             var offset = world.Emulator.Options.Time.GetUtcNow() - DateTimeOffset.UtcNow + clockSkew;
             start.Environment[ModuleHostProcess.ClockOffsetVariable] = ((long)offset.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            start.Environment.Remove("HEXCOST_STATE_STORE");
+            if (stateStore != null)
+            {
+                var home = HomeOf(world, name);
+                Directory.CreateDirectory(home);
+                start.Environment["HEXCOST_HOME"] = home;
+            }
             return new EngineScript(Process.Start(start)!, name, logPath);
         }
 
