@@ -227,4 +227,29 @@ while (-not [System.IO.File]::Exists('$go')) { Start-Sleep -Milliseconds 5 }
             Disconnect-Hex -ErrorAction SilentlyContinue
         }
     }
+
+    It 'Copy-HexState moves the state of a folder onto the server once; a session on the server then returns the same keyed run' {
+        $folder = Join-Path $TestDrive ('laptop-' + [guid]::NewGuid().ToString('N'))
+        $token = ConvertTo-SecureString -String $emulator.Token -AsPlainText -Force
+        $null = Connect-Hex -Token $token -BaseUri $emulator.BaseUri -StatePath $folder -RateLimit (Get-HexTestRateLimit) -ErrorAction Stop
+        $key = 'moved-' + [guid]::NewGuid().ToString('N')
+        $local = Invoke-HexRun -ProjectId $projectId -IdempotencyKey $key -Wait -ErrorAction Stop
+        $first = Copy-HexState -Destination $redis.Uri -PassThru -Confirm:$false -ErrorAction Stop
+        $first.Destination | Should -Be $redis.Uri
+        $first.RecordsCopied | Should -BeGreaterThan 0
+        $second = Copy-HexState -Destination $redis.Uri -PassThru -Confirm:$false -ErrorAction Stop
+        $second.RecordsCopied | Should -Be 0
+        $second.RecordsAlreadyCopied | Should -Be $first.RecordsCopied
+        Disconnect-Hex
+
+        $created = (Get-HexEmulatorStats -Emulator $emulator).RunsCreated
+        $null = Connect-HexRedis -Emulator $emulator -StateStore $redis.Uri
+        try {
+            (Invoke-HexRun -ProjectId $projectId -IdempotencyKey $key -ErrorAction Stop).RunId | Should -Be $local.RunId
+            (Get-HexEmulatorStats -Emulator $emulator).RunsCreated | Should -Be $created
+        }
+        finally {
+            Disconnect-Hex -ErrorAction SilentlyContinue
+        }
+    }
 }
