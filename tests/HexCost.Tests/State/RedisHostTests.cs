@@ -20,6 +20,7 @@ namespace HexCost.Tests.State
     /// Hex's 20/min + 60/h scaled to RunProject 20/1s + 60/20s (60/5s where only the limits matter), enforced by the
     /// emulator per token.
     /// </summary>
+    [Collection(TimedCollection.Name)]
     public sealed class RedisHostTests : IDisposable
     {
         /// <summary>Hex's RunProject limits, scaled: 20 a second and 60 in 20 seconds (the second window binds after 60 runs).
