@@ -299,7 +299,7 @@ internal static class StateBenchmark
             Row($"Connect (HexAccountRegistry.ConnectAsync), median of {connects} (ms)", r => F(Median(r.ConnectMs), "0.0")),
             Row("  min - max (ms)", r => F(r.ConnectMs.Min(), "0.0") + " - " + F(r.ConnectMs.Max(), "0.0")),
             Row("  ratio to " + N(baseline.Records), r => Ratio(Median(r.ConnectMs), Median(baseline.ConnectMs))),
-            Row("Connect-Hex, the cmdlet (event pump: up to 100 ms), median (ms)", r => F(Median(r.CmdletConnectMs), "0.0")),
+            Row("Connect-Hex, the cmdlet, median (ms)", r => F(Median(r.CmdletConnectMs), "0.0")),
             Row("  ratio to " + N(baseline.Records), r => Ratio(Median(r.CmdletConnectMs), Median(baseline.CmdletConnectMs))),
             Row("Cache hit from the index (RunService.RunAsync), median (ms)", r => F(Median(r.HitMs), "0.0")),
             Row("  ratio to " + N(baseline.Records), r => Ratio(Median(r.HitMs), Median(baseline.HitMs))),
