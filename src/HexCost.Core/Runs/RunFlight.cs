@@ -20,7 +20,7 @@ namespace HexCost.Runs
     {
         private static readonly TimeSpan ClaimPollInterval = TimeSpan.FromMilliseconds(250);
 
-        private enum Step { Cached, Reattach, WaitForOther, Trigger }
+        private enum Step { Cached, Reattach, WaitForOther, Recover, Trigger }
 
         public static async Task<RunResult> RunAsync(HexAccount account, RunRequest request, string canonical, string key, RunWaitOptions wait,
             DateTimeOffset requestedAt, IHexEventSink sink, CancellationToken cancellationToken)
@@ -100,6 +100,7 @@ namespace HexCost.Runs
         {
             var entryKey = LedgerIndex.CacheKey(key);
             var reattachFailed = false;
+            var searched = false;
             var waitingSince = account.Time.GetUtcNow();
             while (true)
             {
@@ -111,6 +112,8 @@ namespace HexCost.Runs
                     if (entry?.Completed != null) return (Step.Cached, (LedgerRecord?)null);
                     if (!reattachFailed && entry?.Open != null) return (Step.Reattach, null);
                     if (entry?.Claim != null && IsHeldByOther(account, entry.Claim, view) && !waitedEnough) return (Step.WaitForOther, null);
+                    // Another owner's claim with no run recorded (it died, or its record was lost): it may have sent its trigger.
+                    if (entry?.Claim != null && entry.Claim.Owner != account.State.Owner && !searched) return (Step.Recover, null);
                     return (Step.Trigger, new LedgerRecord
                     {
                         Type = LedgerRecordTypes.Intent, At = account.Time.GetUtcNow(), ProjectId = request.ProjectId, CacheKey = key,
@@ -133,6 +136,12 @@ namespace HexCost.Runs
                     case Step.WaitForOther:
                         sink.Verbose($"{Describe(entry!.Claim!)} is starting a run of project {request.ProjectId} for the same inputs and source version; waiting for it instead of starting another.");
                         await Clock.Delay(account.Time, ClaimPollInterval, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    case Step.Recover:
+                        searched = true;
+                        sink.Verbose($"A run of project {request.ProjectId} for the same inputs and source version was claimed at {entry!.Claim!.At:u} and has no recorded run; looking in Hex for the run it may have started.");
+                        var adopted = await RunTrigger.AdoptAsync(account, request, canonical, key, entry.Claim.At, requestedAt, null, sink, cancellationToken).ConfigureAwait(false);
+                        if (adopted != null) return adopted;
                         continue;
                     default:
                         var claim = new RunTrigger.Claim(entryKey, json => LedgerIndex.Parse<CacheEntry>(json)?.Claim?.Owner);

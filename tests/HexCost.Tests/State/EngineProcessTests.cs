@@ -554,13 +554,10 @@ namespace HexCost.Tests.State
         public EngineProcessSkewTests(ITestOutputHelper output) => _output = output;
 
         /// <summary>Hole 6, clocks: two hosts on one state folder (a file share) whose clocks differ by two minutes, or one
-        /// host whose wall clock stepped forward between a heartbeat and a read: a live session's claim must still be waited
-        /// for. The file store judges leases on each reader's own clock.</summary>
-        /// <remarks>Fails today (kept skipped until the lead decides): the waiter judges the claimer's lease (its end on the
-        /// claimer's clock) by its own clock, finds it ended, claims the key and sends RunProject itself; and since its clock is
-        /// also more than AdoptionSkew (5 s) ahead of Hex's, it never adopts the run its unanswered trigger created and sends
-        /// again, up to MaxTriggerSends (6) runs.</remarks>
-        [Fact(Skip = "Known gap: file-store leases are judged on each reader's clock (clock skew across hosts, or a wall clock step > 20 s)")]
+        /// host whose wall clock stepped forward between a heartbeat and a read. The file store judges leases on each reader's
+        /// own clock, so the waiter may find the claimer's lease ended; it then looks in Hex for the run the claim may have
+        /// started (on Hex's clock, from its Date header) and adopts it instead of sending its own.</summary>
+        [Fact]
         public async Task A_live_claim_is_waited_for_by_a_process_whose_clock_runs_two_minutes_ahead()
         {
             var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
