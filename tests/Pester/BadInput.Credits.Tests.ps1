@@ -384,6 +384,28 @@ Describe 'Set-HexSpendLimit and the cached credit reading: a reading counts only
         (Get-HexSpendLimit -ErrorAction Stop).MonthlyAddOnLimit | Should -BeNullOrEmpty
     }
 
+    It 'a console whose input has ended answers the question No: the limit stays, and a warning says so' {
+        # A runbook or CI job with its standard input closed: a plain ShouldContinue would take its default Yes.
+        $null = Set-HexCreditSnapshot -Session $session -CycleStart $cycleStart -At ([datetime]::Parse((Get-HexUsageTimeThisCycle),
+                [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::AdjustToUniversal)) -AddOnSpend 900 -ProjectedAddOnSpend 1200
+        $stateRoot = Split-Path -Parent (Split-Path -Parent $session.StatePath)
+
+        $child = Start-HexPowerShell -Root $TestDrive -InputEnded -Script @"
+Import-Module `$HexCostModule -ErrorAction Stop
+`$token = ConvertTo-SecureString -String '$($emulator.Token)' -AsPlainText -Force
+`$null = Connect-Hex -Token `$token -BaseUri '$($emulator.BaseUri)' -StatePath '$stateRoot' -ErrorAction Stop
+`$changed = Set-HexSpendLimit -MonthlyAddOnLimit 100 -PassThru -WarningVariable warned 3>`$null
+'changed: ' + @(`$changed).Count
+'warned: ' + (`$warned -join ' | ')
+"@
+        $result = Wait-HexPowerShell -Child $child -TimeoutSeconds 120
+
+        $result.Error | Should -BeNullOrEmpty
+        $result.Output | Should -Contain 'changed: 0'
+        ($result.Output -join [Environment]::NewLine) | Should -Match 'warned: The spend policy was not changed: the question was answered No\. Run again with -Force'
+        (Get-HexSpendLimit -ErrorAction Stop).MonthlyAddOnLimit | Should -BeNullOrEmpty
+    }
+
     It '-FromHistory refuses a projection of an older cycle: HexNoCreditHistory, and a warning naming its date' {
         $null = Set-HexCreditSnapshot -Session $session -CycleStart $cycleStart.AddMonths(-2) -At $cycleStart.AddMonths(-2).AddDays(3) -AddOnSpend 50 -ProjectedAddOnSpend 500
 

@@ -298,17 +298,23 @@ function Start-HexPowerShell {
     Starts a child PowerShell of the same kind running -Script (text). The script gets $HexCostModule: what
     Import-Module takes for the module under test (a manifest path, or the name HexCost of the installed module).
     Returns an object with Process, OutputPath and ErrorPath; wait for it with Wait-HexPowerShell.
+    -InputEnded: an interactive child whose standard input is an empty file (a console whose input has ended, as a
+    runbook's or a CI job's), instead of -NonInteractive.
     #>
     param(
         [Parameter(Mandatory = $true)] [string] $Script,
-        [Parameter(Mandatory = $true)] [string] $Root
+        [Parameter(Mandatory = $true)] [string] $Root,
+        [switch] $InputEnded
     )
     $id = [guid]::NewGuid().ToString('N')
     $scriptPath = Join-Path $Root "child-$id.ps1"
     $header = '$HexCostModule = ' + "'" + (Get-HexCostManifestPath).Replace("'", "''") + "'" + [Environment]::NewLine
     [System.IO.File]::WriteAllText($scriptPath, $header + $Script, (New-Object System.Text.UTF8Encoding -ArgumentList $true))
     $command = Get-HexPowerShellCommand
-    $arguments = @($command.Prefix) + @('-NoProfile', '-NonInteractive')
+    $arguments = @($command.Prefix) + @('-NoProfile')
+    if (-not $InputEnded) {
+        $arguments += '-NonInteractive'
+    }
     if ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT) {
         $arguments += @('-ExecutionPolicy', 'Bypass')
     }
@@ -316,8 +322,12 @@ function Start-HexPowerShell {
     $outputPath = Join-Path $Root "child-$id.out"
     $errorPath = Join-Path $Root "child-$id.err"
     $commandLine = (@($arguments | ForEach-Object { ConvertTo-ProcessArgument -Value $_ })) -join ' '
-    $process = Start-Process -FilePath $command.Executable -ArgumentList $commandLine -RedirectStandardOutput $outputPath `
-        -RedirectStandardError $errorPath -NoNewWindow -PassThru
+    $redirect = @{ RedirectStandardOutput = $outputPath; RedirectStandardError = $errorPath }
+    if ($InputEnded) {
+        $redirect.RedirectStandardInput = Join-Path $Root "child-$id.in"
+        [System.IO.File]::WriteAllText($redirect.RedirectStandardInput, '')
+    }
+    $process = Start-Process -FilePath $command.Executable -ArgumentList $commandLine @redirect -NoNewWindow -PassThru
     return [pscustomobject]@{ Process = $process; OutputPath = $outputPath; ErrorPath = $errorPath }
 }
 

@@ -432,14 +432,21 @@ namespace HexCost.Commands
                 bool confirmed;
                 try
                 {
-                    confirmed = ShouldContinue(question + " Continue?", "Lower the add-on limit below current spend");
+                    // With a security impact the default answer is No: a console whose input has ended (a runbook with stdin
+                    // closed) declines instead of taking the default Yes of a plain ShouldContinue.
+                    bool yesToAll = false, noToAll = false;
+                    confirmed = ShouldContinue(question + " Continue?", "Lower the add-on limit below current spend", true, ref yesToAll, ref noToAll);
                 }
                 catch (Exception error) when (error is System.Management.Automation.Host.HostException || error is PSInvalidOperationException || error is NotImplementedException)
                 {
                     ThrowTerminatingError(HexErrors.ConfirmationRequired.Record(new InvalidOperationException(question + " This host cannot ask; run again with -Force to confirm.", error), updated.MonthlyAddOnLimit));
                     return;
                 }
-                if (!confirmed) return;
+                if (!confirmed)
+                {
+                    WriteWarning("The spend policy was not changed: the question was answered No. Run again with -Force to lower the limit without a question.");
+                    return;
+                }
             }
 
             try
