@@ -27,7 +27,7 @@ namespace HexCost.Tests.Infrastructure
             // The host's HexCost runs on the emulator's clock (the test clock, or a fake one a test gave the emulator).
             var offset = world.Emulator.Options.Time.GetUtcNow() - DateTimeOffset.UtcNow;
             start.Environment[ClockOffsetVariable] = ((long)offset.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Process.Start(start)!;
+            return Process.Start(start.OnThisClock())!;
         }
 
         /// <summary>Waits for the process to end (killing it after <paramref name="timeout"/>) and returns its exit code

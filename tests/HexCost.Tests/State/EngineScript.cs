@@ -115,7 +115,7 @@ Import-Module $Manifest
                 Directory.CreateDirectory(home);
                 start.Environment["HEXCOST_HOME"] = home;
             }
-            return new EngineScript(Process.Start(start)!, name, logPath);
+            return new EngineScript(Process.Start(start.OnThisClock())!, name, logPath);
         }
 
         /// <summary>Whether this machine can start a process in a PID namespace of its own (unshare, as root).</summary>

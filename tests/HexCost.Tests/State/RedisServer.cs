@@ -71,7 +71,7 @@ namespace HexCost.Tests.State
             args.AddRange(_extra);
             foreach (var arg in args) start.ArgumentList.Add(arg);
             var ready = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var process = Process.Start(start)!;
+            var process = Process.Start(start.OnRealClock())!;
             void OnLine(string? line)
             {
                 if (line == null) return;

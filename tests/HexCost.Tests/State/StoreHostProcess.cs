@@ -31,7 +31,7 @@ namespace HexCost.Tests.State
                 RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             };
             foreach (var arg in new[] { dll, script, location }.Concat(options)) start.ArgumentList.Add(arg);
-            _process = Process.Start(start)!;
+            _process = Process.Start(start.OnThisClock())!;
             _process.OutputDataReceived += (_, e) => OnLine(e.Data, error: false);
             _process.ErrorDataReceived += (_, e) => OnLine(e.Data, error: true);
             _process.BeginOutputReadLine();
