@@ -27,6 +27,30 @@ BeforeAll {
         }
     }
 
+    function Invoke-OnRealClock {
+        # Runs $Block with the programs it starts on the real clock: under faketime, redis-server and redis-cli keep the
+        # real clock, as a server elsewhere would (libfaketime crashes or hangs them).
+        param([Parameter(Mandatory = $true)] [scriptblock] $Block)
+        $faked = @{}
+        foreach ($name in @('LD_PRELOAD', 'FAKETIME', 'FAKETIME_SHARED')) {
+            $faked[$name] = [Environment]::GetEnvironmentVariable($name)
+        }
+        if (-not $faked['FAKETIME']) {
+            return (& $Block)
+        }
+        try {
+            foreach ($name in $faked.Keys) {
+                [Environment]::SetEnvironmentVariable($name, $null)
+            }
+            return (& $Block)
+        }
+        finally {
+            foreach ($name in $faked.Keys) {
+                [Environment]::SetEnvironmentVariable($name, $faked[$name])
+            }
+        }
+    }
+
     function Start-TestRedis {
         # A redis-server on a free loopback port, append-only file on, in a folder under $Root; stop it with Stop-TestRedis.
         param([Parameter(Mandatory = $true)] [string] $Root)
@@ -37,7 +61,7 @@ BeforeAll {
             $port = Get-FreeTcpPort
             $arguments = @('--bind', '127.0.0.1', '--port', [string]$port, '--dir', $dir, '--appendonly', 'yes', '--appendfsync', 'always',
                 '--daemonize', 'no', '--logfile', (Join-Path $dir 'redis.log'))
-            $process = Start-Process -FilePath $redis -ArgumentList ($arguments -join ' ') -NoNewWindow -PassThru
+            $process = Invoke-OnRealClock { Start-Process -FilePath $redis -ArgumentList ($arguments -join ' ') -NoNewWindow -PassThru }
             $deadline = [DateTime]::UtcNow.AddSeconds(30)
             while ([DateTime]::UtcNow -lt $deadline -and -not $process.HasExited) {
                 if ((Read-SharedFile -Path (Join-Path $dir 'redis.log')) -match 'Ready to accept connections') {
@@ -60,7 +84,7 @@ BeforeAll {
     function Invoke-TestRedisCli {
         # One command to the test server as its default user.
         param([Parameter(Mandatory = $true)] $Redis, [Parameter(Mandatory = $true)] [string[]] $Command)
-        $output = & redis-cli -h 127.0.0.1 -p $Redis.Port @Command 2>&1
+        $output = Invoke-OnRealClock { & redis-cli -h 127.0.0.1 -p $Redis.Port @Command 2>&1 }
         if ($LASTEXITCODE -ne 0) {
             throw "redis-cli $($Command[0]) failed: $output"
         }
