@@ -174,8 +174,8 @@ Log 'done'", connect: false);
         [Fact]
         public async Task Hole4_ctrl_c_in_one_runspace_leaves_another_runspace_s_shared_run_alone()
         {
-            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await using var world = await HexWorld.StartAsync(o => o.HoldRunProjectAnswer = (_, ct) => release.Task.WaitAsync(ct));
+            var answers = new HeldRunAnswers();
+            await using var world = await HexWorld.StartAsync(o => o.HoldRunProjectAnswer = answers.Hold);
             var project = world.NewProject("Shared flight");
             using var first = new ConnectedRunspace(world);
             using var second = new ConnectedRunspace(world);
@@ -199,7 +199,7 @@ Log 'done'", connect: false);
                     Assert.True(took < TimeSpan.FromSeconds(1), $"the stopped runspace ended {took.TotalMilliseconds:0} ms after Stop");
                     Assert.False(joinedHandle.IsCompleted, "the joined runspace ended with the stopped one");
 
-                    release.SetResult();
+                    answers.Release();
                     var output = await Task.Factory.FromAsync(joinedHandle, joined.EndInvoke);
                     Assert.True(joined.Streams.Error.Count == 0, string.Join("\n", joined.Streams.Error.Select(e => e.FullyQualifiedErrorId + ": " + e)));
                     var run = output.Single();
@@ -285,13 +285,8 @@ $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'fresh' -Wa
         [Fact]
         public async Task Hole6_a_live_claim_from_another_pid_namespace_is_waited_for_and_its_run_taken()
         {
-            var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await using var world = await HexWorld.StartAsync(o => o.HoldRunProjectAnswer = (_, ct) =>
-            {
-                held.TrySetResult();
-                return release.Task.WaitAsync(ct);
-            });
+            var answers = new HeldRunAnswers();
+            await using var world = await HexWorld.StartAsync(o => o.HoldRunProjectAnswer = answers.Hold);
             var project = world.NewProject("Other host");
             var otherHost = EngineScript.CanUsePidNamespace;
             _output.WriteLine(otherHost ? "the claiming process runs in a PID namespace of its own" : "unshare is not usable here: the claiming process shares this PID namespace");
@@ -299,13 +294,13 @@ $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'fresh' -Wa
 ""pid $PID""
 $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'v'
 ""run $($run.RunId)""", otherPidNamespace: otherHost);
-            await held.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            await answers.Held.WaitAsync(TimeSpan.FromMinutes(1));
 
             using var waiter = EngineScript.Start(world, "waiter", @"
 $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'v' -Wait -Verbose 4>&1 | LogVerbose
 ""run $($run.RunId) $($run.Status)""");
             await waiter.WaitForLogAsync(l => l.Contains("waiting for it"));
-            release.SetResult();
+            answers.Release();
 
             var claimed = await claimer.SucceedAsync();
             var waited = await waiter.SucceedAsync();
@@ -471,19 +466,12 @@ namespace HexCost.Tests.State
         [Fact]
         public async Task A_process_killed_at_any_step_of_a_trigger_and_rerun_starts_at_most_one_run_per_key()
         {
-            var answerHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            string? lostProject = null;
-            await using var world = await HexWorld.StartAsync(o => o.HoldRunProjectAnswer = (request, ct) =>
-            {
-                if (!string.Equals(request.ProjectId, Volatile.Read(ref lostProject), StringComparison.OrdinalIgnoreCase)) return Task.CompletedTask;
-                // The run exists; its answer never arrives (the caller is killed first).
-                answerHeld.TrySetResult();
-                return Task.Delay(Timeout.Infinite, ct);
-            });
+            var lostAnswer = HeldRunAnswers.OfOneProject();
+            await using var world = await HexWorld.StartAsync(o => o.HoldRunProjectAnswer = lostAnswer.Hold);
             var steps = new[] { "before-claim", "waiting-for-permit", "after-post", "after-record" };
             var projects = steps.ToDictionary(s => s, s => world.NewProject("Killed " + s));
             var spare = world.NewProject("Spends the permit");
-            Volatile.Write(ref lostProject, projects["after-post"].Id);
+            lostAnswer.Project = projects["after-post"].Id;
             string Invoke(string step, string extra = "") =>
                 $"Invoke-HexRun -ProjectId '{projects[step].Id}' -IdempotencyKey 'key-{step}'{extra}";
 
@@ -503,7 +491,7 @@ namespace HexCost.Tests.State
             {
                 await doomed[0].WaitForLogAsync("ready");
                 await doomed[1].WaitForLogAsync(l => l.Contains("Waiting for a rate-limit permit"));
-                await answerHeld.Task.WaitAsync(TimeSpan.FromMinutes(1));
+                await lostAnswer.Held.WaitAsync(TimeSpan.FromMinutes(1));
                 await doomed[3].WaitForLogAsync("recorded ");
                 foreach (var host in doomed) host.Kill();
             }
@@ -560,25 +548,20 @@ namespace HexCost.Tests.State
         [Fact]
         public async Task A_live_claim_is_waited_for_by_a_process_whose_clock_runs_two_minutes_ahead()
         {
-            var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await using var world = await HexWorld.StartAsync(o => o.HoldRunProjectAnswer = (_, ct) =>
-            {
-                held.TrySetResult();
-                return release.Task.WaitAsync(ct);
-            });
+            var answers = new HeldRunAnswers();
+            await using var world = await HexWorld.StartAsync(o => o.HoldRunProjectAnswer = answers.Hold);
             var project = world.NewProject("Skewed host");
             using var claimer = EngineScript.Start(world, "claimer", @"
 $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'v'
 ""run $($run.RunId)""");
-            await held.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            await answers.Held.WaitAsync(TimeSpan.FromMinutes(1));
             using var waiter = EngineScript.Start(world, "waiter", @"
 $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'v' -Wait -Verbose 4>&1 | LogVerbose
 ""run $($run.RunId) $($run.Status)""", clockSkew: TimeSpan.FromMinutes(2));
             var waited = waiter.WaitForLogAsync(l => l.Contains("waiting for it"));
             var finished = waiter.FinishAsync();
             await Task.WhenAny(waited, finished);
-            release.TrySetResult();
+            answers.Release();
             await claimer.FinishAsync();
             var (_, lines) = await finished;
             _output.WriteLine(string.Join("\n", lines.Concat(waiter.Log())));

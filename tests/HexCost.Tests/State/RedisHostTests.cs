@@ -265,18 +265,12 @@ foreach ($run in $runs) { ""key $($run.ProjectId) $($run.RunId)"" }")).ToList();
         public async Task A_host_killed_mid_trigger_and_rerun_with_another_starts_at_most_one_run_per_key()
         {
             const int keys = 8, lost = 5;
-            var answerHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            string? lostProject = null;
-            await using var world = await WorldAsync(limits: false, o => o.HoldRunProjectAnswer = (request, ct) =>
-            {
-                if (!string.Equals(request.ProjectId, Volatile.Read(ref lostProject), StringComparison.OrdinalIgnoreCase)) return Task.CompletedTask;
-                answerHeld.TrySetResult();
-                return Task.Delay(Timeout.Infinite, ct);
-            });
+            var lostAnswer = HeldRunAnswers.OfOneProject();
+            await using var world = await WorldAsync(limits: false, o => o.HoldRunProjectAnswer = lostAnswer.Hold);
             var projects = Enumerable.Range(0, keys).Select(i => world.NewProject("Killed " + i)).ToList();
             var permitProject = world.NewProject("Killed waiting for a permit");
             var spare = world.NewProject("Spends the permit");
-            Volatile.Write(ref lostProject, projects[lost].Id);
+            lostAnswer.Project = projects[lost].Id;
             var items = Items(projects.Select((p, i) => (p.Id, "kill-" + i)).Append((permitProject.Id, "kill-permit")));
 
             // One at a time: keys 0-4 run, key 5's answer is held; killed there.
@@ -287,7 +281,7 @@ foreach ($item in $items[0.." + (keys - 1) + @"]) { $run = $item | Invoke-HexRun
 Invoke-HexRun -ProjectId '" + spare.Id + @"' | Out-Null
 $items[" + keys + "] | Invoke-HexRun -Verbose 4>&1 | LogVerbose", limits: "@{ RunProject = '1/20s'; Read = '600/1m'; Request = '600/1m' }"))
             {
-                await answerHeld.Task.WaitAsync(TimeSpan.FromMinutes(1));
+                await lostAnswer.Held.WaitAsync(TimeSpan.FromMinutes(1));
                 await waiting.WaitForLogAsync(l => l.Contains("Waiting for a rate-limit permit"));
                 doomed.Kill();
                 waiting.Kill();
@@ -389,18 +383,13 @@ while ($state.Held -gt 0 -and [DateTime]::UtcNow -lt $deadline) { [System.Thread
         [Fact]
         public async Task A_live_claim_is_waited_for_by_a_host_whose_clock_runs_two_minutes_ahead()
         {
-            var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await using var world = await WorldAsync(limits: false, o => o.HoldRunProjectAnswer = (_, ct) =>
-            {
-                held.TrySetResult();
-                return release.Task.WaitAsync(ct);
-            });
+            var answers = new HeldRunAnswers();
+            await using var world = await WorldAsync(limits: false, o => o.HoldRunProjectAnswer = answers.Hold);
             var project = world.NewProject("Skewed host");
             using var claimer = Host(world, "claimer", @"
 $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'v'
 ""run $($run.RunId)""");
-            await held.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            await answers.Held.WaitAsync(TimeSpan.FromMinutes(1));
             using var waiter = Host(world, "waiter", @"
 $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'v' -Wait -Verbose 4>&1 | LogVerbose
 ""run $($run.RunId) $($run.Status)""", clockSkew: TimeSpan.FromMinutes(2));
@@ -408,7 +397,7 @@ $run = Invoke-HexRun -ProjectId '" + project.Id + @"' -SourceVersion 'v' -Wait -
             var finished = waiter.FinishAsync();
             await Task.WhenAny(waited, finished);
             Assert.True(waited.IsCompletedSuccessfully, "the waiter did not wait for the live claim:\n" + string.Join("\n", waiter.Log()));
-            release.TrySetResult();
+            answers.Release();
             var claimed = await claimer.SucceedAsync();
             var (code, lines) = await finished;
             _output.WriteLine(string.Join("\n", claimed.Concat(lines).Concat(waiter.Log())));
