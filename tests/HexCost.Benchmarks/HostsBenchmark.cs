@@ -248,46 +248,13 @@ internal static class HostsBenchmark
 
     private static async Task<PermitResult> PermitBenchAsync(string root, string store, Func<int, string> location, int processes, int seconds, BenchRedis? redis)
     {
-        var dll = Path.Combine(root, "tests", "HexCost.StoreHost", "bin", "Release", "net10.0", "HexCost.StoreHost.dll");
-        if (!File.Exists(dll)) throw new FileNotFoundException("Build tests/HexCost.StoreHost in Release first (dotnet build -c Release tests/HexCost.StoreHost).", dll);
-        var hosts = new List<Process>();
-        try
-        {
-            for (var i = 0; i < processes; i++)
-            {
-                var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-                foreach (var arg in new[] { dll, "bench", location(i), "id=b" + i, "seconds=" + seconds }) start.ArgumentList.Add(arg);
-                hosts.Add(Process.Start(start)!);
-            }
-            foreach (var host in hosts)
-            {
-                var line = await host.StandardOutput.ReadLineAsync();
-                if (line == null || !line.Contains("ready", StringComparison.Ordinal)) throw new InvalidOperationException("a store host did not get ready: " + line);
-            }
-            var calls = redis != null ? await redis.ScriptCallsAsync() : 0;
-            foreach (var host in hosts) await host.StandardInput.WriteLineAsync("go");
-            long count = 0;
-            double longest = 0;
-            foreach (var host in hosts)
-            {
-                var line = await host.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("a store host printed nothing");
-                var result = JsonDocument.Parse(line).RootElement;
-                count += result.GetProperty("count").GetInt64();
-                longest = Math.Max(longest, result.GetProperty("seconds").GetDouble());
-                await host.WaitForExitAsync();
-            }
-            var roundTrips = redis != null ? await redis.ScriptCallsAsync() - calls : 0;
-            return new PermitResult(store, processes, count, longest, roundTrips);
-        }
-        finally
-        {
-            foreach (var host in hosts)
-            {
-                try { if (!host.HasExited) host.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-                host.Dispose();
-            }
-        }
+        long calls = 0;
+        var (count, longest) = await PermitBench.RunAsync(root, location, processes, seconds,
+            async () => calls = redis != null ? await redis.ScriptCallsAsync() : 0);
+        var roundTrips = redis != null ? await redis.ScriptCallsAsync() - calls : 0;
+        return new PermitResult(store, processes, count, longest, roundTrips);
     }
+
 
     private static string Report(List<BatchResult> batches, List<PermitResult> permits, (int Limit, TimeSpan Window)[] windows, TimeSpan bound)
     {

@@ -245,44 +245,10 @@ internal static class StateBenchmark
 
     private static async Task<PermitResult> PermitBenchAsync(string root, string folder, int processes, int seconds)
     {
-        var dll = Path.Combine(root, "tests", "HexCost.StoreHost", "bin", "Release", "net10.0", "HexCost.StoreHost.dll");
-        if (!File.Exists(dll)) throw new FileNotFoundException("Build tests/HexCost.StoreHost in Release first (dotnet build -c Release tests/HexCost.StoreHost).", dll);
-        var hosts = new List<Process>();
-        try
-        {
-            for (var i = 0; i < processes; i++)
-            {
-                var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-                foreach (var arg in new[] { dll, "bench", folder, "id=b" + i, "seconds=" + seconds }) start.ArgumentList.Add(arg);
-                hosts.Add(Process.Start(start)!);
-            }
-            foreach (var host in hosts)
-            {
-                var line = await host.StandardOutput.ReadLineAsync();
-                if (line == null || !line.Contains("ready", StringComparison.Ordinal)) throw new InvalidOperationException("a store host did not get ready: " + line);
-            }
-            foreach (var host in hosts) await host.StandardInput.WriteLineAsync("go");
-            long count = 0;
-            double longest = 0;
-            foreach (var host in hosts)
-            {
-                var line = await host.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("a store host printed nothing");
-                var result = JsonDocument.Parse(line).RootElement;
-                count += result.GetProperty("count").GetInt64();
-                longest = Math.Max(longest, result.GetProperty("seconds").GetDouble());
-                await host.WaitForExitAsync();
-            }
-            return new PermitResult(processes, count, longest);
-        }
-        finally
-        {
-            foreach (var host in hosts)
-            {
-                try { if (!host.HasExited) host.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-                host.Dispose();
-            }
-        }
+        var (count, longest) = await PermitBench.RunAsync(root, _ => folder, processes, seconds);
+        return new PermitResult(processes, count, longest);
     }
+
 
     private static string Report(List<SizeResult> results, List<PermitResult> permits, int connects)
     {
