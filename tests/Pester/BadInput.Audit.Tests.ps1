@@ -5,25 +5,6 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $null = Import-HexCostUnderTest
 
-    function Invoke-HexCapture {
-        # What $Block writes: its error records (written or thrown, in order), warnings and other output.
-        param([Parameter(Mandatory = $true)] [scriptblock] $Block)
-        # The build's Pester runner sets Stop, which would make every written error end $Block.
-        $ErrorActionPreference = 'Continue'
-        $WarningPreference = 'Continue'
-        $records = @(try { & $Block 2>&1 3>&1 } catch { $_ })
-        return [pscustomobject]@{
-            Errors   = @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
-            Warnings = @($records | Where-Object { $_ -is [System.Management.Automation.WarningRecord] })
-            Output   = @($records | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] -and $_ -isnot [System.Management.Automation.WarningRecord] })
-        }
-    }
-
-    function Get-HexRequestCount {
-        param([Parameter(Mandatory = $true)] $Emulator)
-        return [int](Get-HexEmulatorStats -Emulator $Emulator).totalRequests
-    }
-
     function Get-HexErrorMessage {
         param([Parameter(Mandatory = $true)] [System.Management.Automation.ErrorRecord] $Record)
         if ($Record.ErrorDetails -and $Record.ErrorDetails.Message) { return $Record.ErrorDetails.Message }
@@ -158,8 +139,8 @@ Describe 'Get-HexScheduleAudit with bad input' -Tag 'CI' {
             $captured = Invoke-HexCapture { Get-HexScheduleAudit -ProjectId $hourly.ProjectId -Rule OverScheduled -DataRefreshInterval @{ $unknown = '6h'; $hourly.ProjectId = '30m' } }
             @($captured.Errors).Count | Should -Be 0
             @($captured.Warnings).Count | Should -Be 1
-            $captured.Warnings[0].Message | Should -Match ([regex]::Escape($unknown))
-            $captured.Warnings[0].Message | Should -Not -Match ([regex]::Escape($hourly.ProjectId))
+            $captured.Warnings[0] | Should -Match ([regex]::Escape($unknown))
+            $captured.Warnings[0] | Should -Not -Match ([regex]::Escape($hourly.ProjectId))
             @($captured.Output).Count | Should -Be 0 -Because 'the hourly project is set to refresh hourly'
         }
 

@@ -6,22 +6,6 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $null = Import-HexCostUnderTest
 
-    function Invoke-HexCapture {
-        # What $Block writes: errors (written or thrown), verbose messages and other output, and how long it took.
-        param([Parameter(Mandatory = $true)] [scriptblock] $Block)
-        $ErrorActionPreference = 'Continue'
-        $VerbosePreference = 'Continue'
-        $clock = [System.Diagnostics.Stopwatch]::StartNew()
-        $records = @(try { & $Block 2>&1 4>&1 } catch { $_ })
-        $clock.Stop()
-        return [pscustomobject]@{
-            Errors  = @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
-            Verbose = @($records | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { $_.Message })
-            Output  = @($records | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] -and $_ -isnot [System.Management.Automation.VerboseRecord] })
-            Seconds = $clock.Elapsed.TotalSeconds
-        }
-    }
-
     function Assert-HexConnectionFailed {
         # One HexConnectionFailed (ConnectionError) whose message names $Endpoint and matches $Cause, and no raw exception.
         param($Captured, [string] $Endpoint, [string] $Cause, [string] $Token)
@@ -46,14 +30,14 @@ BeforeAll {
 Describe 'Hex cannot be reached: one HexConnectionFailed naming the host and the cause, in bounded time' -Tag 'CI' {
     It 'connection refused: 3 tries said on -Verbose, then the host, the port and "connection refused"' {
         $port = Get-FreeTcpPort
-        $captured = Invoke-HexCapture { Connect-Hex -Token $secureFake -BaseUri "http://127.0.0.1:$port/api/v1" -StatePath (New-HexTestStatePath -Root $TestDrive) }
+        $captured = Invoke-HexCapture -AllVerbose { Connect-Hex -Token $secureFake -BaseUri "http://127.0.0.1:$port/api/v1" -StatePath (New-HexTestStatePath -Root $TestDrive) }
         $null = Assert-HexConnectionFailed $captured "127.0.0.1:$port" 'connection refused' $fakeToken
         @($captured.Verbose | Where-Object { $_ -match "Could not reach 127\.0\.0\.1:$port \(connection refused\); try [23] of 3" }).Count | Should -Be 2
         $captured.Seconds | Should -BeLessThan 15 -Because 'an unreachable host is given up on after 3 tries, not 6 with backoff up to half a minute'
     }
 
     It 'a host name that does not resolve: the name and DNS' {
-        $captured = Invoke-HexCapture { Connect-Hex -Token $secureFake -BaseUri 'https://hexcost-test.invalid/api/v1' -StatePath (New-HexTestStatePath -Root $TestDrive) }
+        $captured = Invoke-HexCapture -AllVerbose { Connect-Hex -Token $secureFake -BaseUri 'https://hexcost-test.invalid/api/v1' -StatePath (New-HexTestStatePath -Root $TestDrive) }
         $null = Assert-HexConnectionFailed $captured 'hexcost-test.invalid:443' 'does not resolve \(DNS' $fakeToken
         $captured.Seconds | Should -BeLessThan 30
     }
@@ -61,7 +45,7 @@ Describe 'Hex cannot be reached: one HexConnectionFailed naming the host and the
     It 'https to a plain-http port: the TLS handshake, plain http named, and no retry' {
         $emulator = Start-HexEmulator
         try {
-            $captured = Invoke-HexCapture { Connect-Hex -Token $secureFake -BaseUri "https://127.0.0.1:$($emulator.Port)/api/v1" -StatePath (New-HexTestStatePath -Root $TestDrive) }
+            $captured = Invoke-HexCapture -AllVerbose { Connect-Hex -Token $secureFake -BaseUri "https://127.0.0.1:$($emulator.Port)/api/v1" -StatePath (New-HexTestStatePath -Root $TestDrive) }
             $null = Assert-HexConnectionFailed $captured "127.0.0.1:$($emulator.Port)" 'TLS handshake failed.*plain http' $fakeToken
             $captured.Errors[0].Exception.Message | Should -Match '\(1 try in'
             @($captured.Verbose | Where-Object { $_ -match 'Could not reach' }).Count | Should -Be 0 -Because 'a port that speaks no TLS will not start to'
@@ -90,7 +74,7 @@ Describe 'A request that never gets an answer' -Tag 'CI' {
     }
 
     It 'Get-HexProject: the stalled id is one HexConnectionFailed, and the next piped id is still read' {
-        $captured = Invoke-HexCapture { $stalled, $real.ProjectId | Get-HexProject }
+        $captured = Invoke-HexCapture -AllVerbose { $stalled, $real.ProjectId | Get-HexProject }
         $null = Assert-HexConnectionFailed $captured "127.0.0.1:$($emulator.Port)" 'no answer from .* within 1 s a try \(3 tries' $emulator.Token
         @($captured.Output).Count | Should -Be 1
         $captured.Output[0].ProjectId | Should -Be $real.ProjectId
@@ -98,7 +82,7 @@ Describe 'A request that never gets an answer' -Tag 'CI' {
     }
 
     It 'Invoke-HexRun: a trigger that got no answer says a run may exist and how to check, and the next piped project still runs' {
-        $captured = Invoke-HexCapture { $stalled, $real.ProjectId | Invoke-HexRun -Confirm:$false }
+        $captured = Invoke-HexCapture -AllVerbose { $stalled, $real.ProjectId | Invoke-HexRun -Confirm:$false }
         $record = Assert-HexConnectionFailed $captured "127.0.0.1:$($emulator.Port)" 'a run may have been created' $emulator.Token
         $record.Exception.Message | Should -Match "Get-HexRun -ProjectId $stalled"
         @($captured.Output).Count | Should -Be 1
@@ -110,7 +94,7 @@ Describe 'A request that never gets an answer' -Tag 'CI' {
         @{ Value = '30' }, @{ Value = '00:00:00' }, @{ Value = '00:05:00' }, @{ Value = '-00:00:10' }
     ) {
         $before = (Get-HexEmulatorStats -Emulator $emulator).TotalRequests
-        $captured = Invoke-HexCapture { Connect-Hex -Token (ConvertTo-SecureString -String $emulator.Token -AsPlainText -Force) -BaseUri $emulator.BaseUri -RequestTimeout $Value -StatePath (New-HexTestStatePath -Root $TestDrive) }
+        $captured = Invoke-HexCapture -AllVerbose { Connect-Hex -Token (ConvertTo-SecureString -String $emulator.Token -AsPlainText -Force) -BaseUri $emulator.BaseUri -RequestTimeout $Value -StatePath (New-HexTestStatePath -Root $TestDrive) }
         @($captured.Errors).Count | Should -Be 1
         $captured.Errors[0].FullyQualifiedErrorId | Should -BeLike 'HexInvalidTimeout,*'
         $captured.Errors[0].Exception.Message | Should -Match '-RequestTimeout'
@@ -132,7 +116,7 @@ Describe 'A Retry-After far beyond the deadline' -Tag 'CI' {
     }
 
     It 'every item of the batch fails at once with the wait in its message, and only one trigger is refused by Hex' {
-        $captured = Invoke-HexCapture { 1..4 | ForEach-Object { $project.ProjectId } | Invoke-HexRun -Confirm:$false }
+        $captured = Invoke-HexCapture -AllVerbose { 1..4 | ForEach-Object { $project.ProjectId } | Invoke-HexRun -Confirm:$false }
         @($captured.Output).Count | Should -Be 1 -Because 'the first trigger is within the hour'
         $ids = @($captured.Errors | ForEach-Object { $_.FullyQualifiedErrorId })
         $ids.Count | Should -Be 3 -Because "each later item fails (got: $($ids -join '; '))"

@@ -5,42 +5,6 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $null = Import-HexCostUnderTest
 
-    function Invoke-HexCapture {
-        # What $Block writes, split into errors (written or thrown), warnings and other output.
-        param([Parameter(Mandatory = $true)] [scriptblock] $Block)
-        # The build's Pester runner sets Stop, which would make every written error end $Block.
-        $ErrorActionPreference = 'Continue'
-        $records = @(try { & $Block 2>&1 3>&1 } catch { $_ })
-        return [pscustomobject]@{
-            Errors   = @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
-            Warnings = @($records | Where-Object { $_ -is [System.Management.Automation.WarningRecord] } | ForEach-Object { $_.Message })
-            Output   = @($records | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] -and $_ -isnot [System.Management.Automation.WarningRecord] })
-        }
-    }
-
-    function Assert-OneHexError {
-        # Exactly one error, with the id (first in FullyQualifiedErrorId), the category and a message matching each pattern.
-        param($Captured, [string] $Id, [string] $Category, [string[]] $Pattern = @())
-        $ids = @($Captured.Errors | ForEach-Object { $_.FullyQualifiedErrorId })
-        $ids.Count | Should -Be 1 -Because "one error is written (got: $($ids -join '; '))"
-        $record = $Captured.Errors[0]
-        $record.FullyQualifiedErrorId | Should -BeLike "$Id,*"
-        if ($Category) { [string]$record.CategoryInfo.Category | Should -Be $Category }
-        foreach ($p in $Pattern) {
-            $record.Exception.Message | Should -Match $p
-        }
-        return $record
-    }
-
-    function Get-HexRequestCount {
-        param([Parameter(Mandatory = $true)] $Emulator, [string] $Operation)
-        $stats = Get-HexEmulatorStats -Emulator $Emulator
-        if (-not $Operation) { return [int]$stats.TotalRequests }
-        $count = $stats.RequestsByOperation.$Operation
-        if ($null -eq $count) { return 0 }
-        return [int]$count
-    }
-
     function New-HexNestedInput {
         # Input parameters nested -Depth levels, the inputs object itself being level 1: @{ region = @{ x = @{ ... } } }.
         param([int] $Depth)

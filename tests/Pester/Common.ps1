@@ -278,6 +278,62 @@ function Get-HexEmulatorStats {
     return (Invoke-RestMethod -Uri ($origin + '/_emulator/stats') -ErrorAction Stop)
 }
 
+function Get-HexRequestCount {
+    # How many requests the emulator answered: all, or those of one -Operation (e.g. RunProject).
+    param([Parameter(Mandatory = $true)] $Emulator, [string] $Operation)
+    $stats = Get-HexEmulatorStats -Emulator $Emulator
+    if (-not $Operation) { return [int]$stats.TotalRequests }
+    $count = $stats.RequestsByOperation.$Operation
+    if ($null -eq $count) { return 0 }
+    return [int]$count
+}
+
+function Invoke-HexCapture {
+    <#
+    Runs $Block and returns what it wrote, by stream: Errors (error records, written or thrown, in order), Warnings,
+    Verbose, Debug and Information (their messages), Output (everything else) and Seconds (how long it took).
+    -AllVerbose: verbose messages are written even where the block does not ask for them (-Verbose).
+    #>
+    param([Parameter(Mandatory = $true)] [scriptblock] $Block, [switch] $AllVerbose)
+    # The build's Pester runner sets Stop, which would make every written error end $Block.
+    $ErrorActionPreference = 'Continue'
+    $WarningPreference = 'Continue'
+    if ($AllVerbose) {
+        $VerbosePreference = 'Continue'
+    }
+    $clock = [System.Diagnostics.Stopwatch]::StartNew()
+    $records = @(try { & $Block *>&1 } catch { $_ })
+    $clock.Stop()
+    return [pscustomobject]@{
+        Errors      = @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        Warnings    = @($records | Where-Object { $_ -is [System.Management.Automation.WarningRecord] } | ForEach-Object { $_.Message })
+        Verbose     = @($records | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { $_.Message })
+        Debug       = @($records | Where-Object { $_ -is [System.Management.Automation.DebugRecord] } | ForEach-Object { $_.Message })
+        Information = @($records | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { [string]$_.MessageData })
+        Output      = @($records | Where-Object {
+                -not ($_ -is [System.Management.Automation.ErrorRecord] -or $_ -is [System.Management.Automation.WarningRecord] -or
+                    $_ -is [System.Management.Automation.VerboseRecord] -or $_ -is [System.Management.Automation.DebugRecord] -or
+                    $_ -is [System.Management.Automation.InformationRecord])
+            })
+        Seconds     = $clock.Elapsed.TotalSeconds
+    }
+}
+
+function Assert-OneHexError {
+    # Exactly one error in $Captured (from Invoke-HexCapture), with the id (first in FullyQualifiedErrorId), the category and
+    # a message matching each pattern; returns it.
+    param($Captured, [string] $Id, [string] $Category, [string[]] $Pattern = @())
+    $ids = @($Captured.Errors | ForEach-Object { $_.FullyQualifiedErrorId })
+    $ids.Count | Should -Be 1 -Because "one error is written (got: $($ids -join '; '))"
+    $record = $Captured.Errors[0]
+    $record.FullyQualifiedErrorId | Should -BeLike "$Id,*"
+    if ($Category) { [string]$record.CategoryInfo.Category | Should -Be $Category }
+    foreach ($p in $Pattern) {
+        $record.Exception.Message | Should -Match $p
+    }
+    return $record
+}
+
 function Get-HexPowerShellCommand {
     # The PowerShell this suite runs in, to start a child of it: pwsh, powershell.exe, or the PowerShell dotnet tool
     # (dotnet running pwsh.dll). Returns the executable and the arguments that go before the child's own.

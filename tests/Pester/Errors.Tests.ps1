@@ -13,18 +13,6 @@ BeforeAll {
         return @((Invoke-HexCapture $Block).Errors)
     }
 
-    function Invoke-HexCapture {
-        # What $Block writes, split into its error records (written or thrown, in order) and its other output.
-        param([Parameter(Mandatory = $true)] [scriptblock] $Block)
-        # The build's Pester runner sets Stop, which would make every written error end $Block.
-        $ErrorActionPreference = 'Continue'
-        $records = @(try { & $Block 2>&1 } catch { $_ })
-        return [pscustomobject]@{
-            Errors = @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
-            Output = @($records | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
-        }
-    }
-
     function Assert-HexError {
         # The first error of $Records has the id, the category and a message, and shows no part of the token.
         param($Records, [string] $Id, [System.Management.Automation.ErrorCategory] $Category, [string] $Token, [string] $Hint)

@@ -14,19 +14,6 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $null = Import-HexCostUnderTest
 
-    function Invoke-HexCapture {
-        # What $Block writes on every stream (verbose, warnings, information included), split into its error records
-        # (written or thrown, in order) and everything else.
-        param([Parameter(Mandatory = $true)] [scriptblock] $Block)
-        # The build's Pester runner sets Stop, which would make every written error end $Block.
-        $ErrorActionPreference = 'Continue'
-        $records = @(try { & $Block *>&1 } catch { $_ })
-        return [pscustomobject]@{
-            Errors = @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
-            Output = @($records | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
-        }
-    }
-
     function Invoke-OnRealClock {
         # Runs $Block with the programs it starts on the real clock: under faketime, redis-server and redis-cli keep the
         # real clock, as a server elsewhere would (libfaketime crashes or hangs them).
@@ -216,10 +203,10 @@ while (-not [System.IO.File]::Exists('$go')) { Start-Sleep -Milliseconds 5 }
         $refused = Invoke-HexCapture { Connect-HexRedis -Emulator $emulator -StateStore $redis.Uri -Credential $wrong -ShowVerbose }
         $refused.Errors[0].FullyQualifiedErrorId | Should -BeLike 'HexStateStoreUnavailable,*'
 
-        $shown = @($connected.Output + $connected.Errors + $refused.Output + $refused.Errors | ForEach-Object {
-                $_ | Out-String
-                if ($_ -is [System.Management.Automation.ErrorRecord]) { $_.Exception.ToString(); $_.ErrorDetails; $_.TargetObject | Out-String }
-                if ($_ -is [System.Management.Automation.VerboseRecord] -or $_ -is [System.Management.Automation.WarningRecord]) { $_.Message }
+        $shown = @(foreach ($captured in @($connected, $refused)) {
+                $captured.Output | ForEach-Object { $_ | Out-String }
+                $captured.Warnings; $captured.Verbose; $captured.Debug; $captured.Information
+                foreach ($record in $captured.Errors) { $record | Out-String; $record.Exception.ToString(); $record.ErrorDetails; $record.TargetObject | Out-String }
             }) -join "`n"
         $shown.Length | Should -BeGreaterThan 0
         $shown.Contains($password) | Should -BeFalse -Because 'no output, verbose line, warning or error shows the password'
